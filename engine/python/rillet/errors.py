@@ -1,0 +1,45 @@
+"""The exception type the Rillet runtime raises.
+
+When user code inside a step raises, the run stops with a
+`RilletRuntimeError` whose message names the step, and whose
+`__cause__` is the original exception with its traceback.
+
+```python
+import rillet.operators as op
+from rillet.dataflow import Dataflow
+from rillet.errors import RilletRuntimeError
+from rillet.testing import TestingSource, run_main
+
+flow = Dataflow("errors_eg")
+s = op.input("inp", flow, TestingSource([1, 0]))
+op.map("invert", s, lambda x: 1 / x)
+try:
+    run_main(flow)
+except RilletRuntimeError as ex:
+    assert isinstance(ex.__cause__, ZeroDivisionError)
+```
+"""
+
+__all__ = ["BytewaxRuntimeError", "RilletRuntimeError"]
+
+
+class RilletRuntimeError(RuntimeError):
+    """Raised by the runtime when a dataflow fails.
+
+    The error from your code is chained as `__cause__`; the message
+    adds which step and which item were being processed.
+
+    >>> from rillet.errors import RilletRuntimeError
+    >>> err = RilletRuntimeError("error in step 'eg.parse'")
+    >>> isinstance(err, RuntimeError)
+    True
+    """
+
+
+BytewaxRuntimeError = RilletRuntimeError
+"""Alias so code ported from Bytewax can keep catching this name.
+
+>>> from rillet.errors import BytewaxRuntimeError, RilletRuntimeError
+>>> BytewaxRuntimeError is RilletRuntimeError
+True
+"""
