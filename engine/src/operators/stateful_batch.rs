@@ -1,0 +1,199 @@
+//! `stateful_batch`: the general keyed step, driven by a user
+//! `StatefulBatchLogic` per key.
+//!
+//! Per activation: `on_batch` once per key with that key's new values,
+//! then `on_notify` for keys whose notify time passed, then `on_eof` for
+//! every key once the upstream is finished; `notify_at` after any of these
+//! for logics that were kept. A logic returning `True` (DISCARD) as the
+//! second element is dropped.
+
+use std::collections::BTreeMap;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+
+use super::keyed::{keyed, pair, KeyGroup, KeyedLogic};
+use super::{Ctx, PyStream};
+use crate::errors::RunError;
+use crate::pycall::{aware_timestamp, call1, short_repr, type_name, user_error};
+
+struct Entry {
+    logic: Py<PyAny>,
+    notify_at: Option<f64>,
+}
+
+struct StatefulBatch {
+    step_id: String,
+    builder: Py<PyAny>,
+    logics: BTreeMap<String, Entry>,
+}
+
+pub fn stateful_batch<'s>(
+    up: &PyStream<'s>,
+    step_id: &str,
+    builder: Py<PyAny>,
+    ctx: &Ctx,
+) -> PyStream<'s> {
+    let logic = StatefulBatch {
+        step_id: step_id.to_string(),
+        builder,
+        logics: BTreeMap::new(),
+    };
+    keyed(up, step_id, logic, ctx)
+}
+
+impl StatefulBatch {
+    /// Call `method` on a logic and emit what it returns. Returns whether
+    /// the logic asked to be discarded.
+    fn call(
+        &self,
+        key: &Bound<'_, PyString>,
+        logic: &Bound<'_, PyAny>,
+        method: &str,
+        args: Option<&Bound<'_, PyAny>>,
+        out: &mut Vec<Py<PyAny>>,
+    ) -> Result<bool, RunError> {
+        let func = logic
+            .getattr(method)
+            .map_err(|err| user_error(&self.step_id, method, logic, None, err))?;
+        let res = match args {
+            Some(a) => call1(&func, a),
+            None => func.call0(),
+        }
+        .map_err(|err| user_error(&self.step_id, method, &func, None, err))?;
+        let shape = || {
+            RunError::user_type(format!(
+                "step '{}': `{method}` {} must return a 2-tuple of `(emit_values, discard)` \
+                 where `discard` is a `bool`, but returned {} (a `{}`); for example \
+                 `return ([value], StatefulBatchLogic.RETAIN)`",
+                self.step_id,
+                short_repr(&func),
+                short_repr(&res),
+                type_name(&res)
+            ))
+        };
+        let tuple = res.cast::<PyTuple>().map_err(|_| shape())?;
+        if tuple.len() != 2 {
+            return Err(shape());
+        }
+        let emit = tuple.get_item(0).map_err(|_| shape())?;
+        let discard = tuple.get_item(1).map_err(|_| shape())?;
+        if !discard.is_exact_instance_of::<pyo3::types::PyBool>() {
+            return Err(shape());
+        }
+        for w in emit.try_iter().map_err(|_| shape())? {
+            out.push(pair(
+                key,
+                w.map_err(|err| user_error(&self.step_id, method, &func, None, err))?,
+            ));
+        }
+        Ok(discard.is_truthy().unwrap_or(false))
+    }
+
+    fn notify_at(&self, logic: &Bound<'_, PyAny>) -> Result<Option<f64>, RunError> {
+        let at = logic.call_method0("notify_at").map_err(|err| {
+            user_error(
+                &self.step_id,
+                "notify_at",
+                &logic.getattr("notify_at").unwrap_or_else(|_| logic.clone()),
+                None,
+                err,
+            )
+        })?;
+        aware_timestamp(&self.step_id, "notify_at", &at)
+    }
+
+    /// After `on_*` calls: drop a discarded logic, or refresh its timer.
+    fn settle(
+        &mut self,
+        key: String,
+        logic: Py<PyAny>,
+        discard: bool,
+        py: Python<'_>,
+    ) -> Result<(), RunError> {
+        if discard {
+            self.logics.remove(&key);
+            return Ok(());
+        }
+        let notify_at = self.notify_at(logic.bind(py))?;
+        self.logics.insert(key, Entry { logic, notify_at });
+        Ok(())
+    }
+
+    /// Call `method` on every logic selected by `due`, in key order.
+    fn for_each_due(
+        &mut self,
+        py: Python<'_>,
+        method: &str,
+        due: impl Fn(&Entry) -> bool,
+        out: &mut Vec<Py<PyAny>>,
+    ) -> Result<(), RunError> {
+        let keys: Vec<String> = self
+            .logics
+            .iter()
+            .filter(|(_, e)| due(e))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            let logic = self.logics[&key].logic.clone_ref(py);
+            let py_key = PyString::new(py, &key);
+            let discard = self.call(&py_key, logic.bind(py), method, None, out)?;
+            self.settle(key, logic, discard, py)?;
+        }
+        Ok(())
+    }
+}
+
+impl KeyedLogic for StatefulBatch {
+    fn on_group(&mut self, group: KeyGroup<'_>, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
+        let py = group.key.py();
+        let key = group
+            .key
+            .to_str()
+            .map_err(|e| RunError::user_type(e.to_string()))?
+            .to_owned();
+        let logic = match self.logics.get(&key) {
+            Some(entry) => entry.logic.clone_ref(py),
+            None => {
+                let builder = self.builder.bind(py);
+                let logic = call1(builder, &py.None().into_bound(py))
+                    .map_err(|err| user_error(&self.step_id, "builder", builder, None, err))?;
+                logic.unbind()
+            }
+        };
+        let values = PyList::new(py, &group.values).expect("list from objects");
+        let discard = self.call(
+            &group.key,
+            logic.bind(py),
+            "on_batch",
+            Some(values.as_any()),
+            out,
+        )?;
+        self.settle(key, logic, discard, py)
+    }
+
+    fn on_timers(
+        &mut self,
+        py: Python<'_>,
+        now: f64,
+        out: &mut Vec<Py<PyAny>>,
+    ) -> Result<(), RunError> {
+        self.for_each_due(
+            py,
+            "on_notify",
+            |e| e.notify_at.is_some_and(|t| t <= now),
+            out,
+        )
+    }
+
+    fn on_eof(&mut self, py: Python<'_>, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
+        self.for_each_due(py, "on_eof", |_| true, out)
+    }
+
+    fn next_timer(&self) -> Option<f64> {
+        self.logics
+            .values()
+            .filter_map(|e| e.notify_at)
+            .reduce(f64::min)
+    }
+}

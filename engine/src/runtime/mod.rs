@@ -1,0 +1,181 @@
+//! Running a plan: in the calling thread, on worker threads, or as one
+//! process of a cluster.
+
+pub mod build;
+pub mod control;
+pub mod partitions;
+pub mod shared;
+pub mod worker;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use pyo3::prelude::*;
+
+use crate::errors::RunError;
+use crate::plan::Plan;
+use shared::Shared;
+
+/// Bytewax's default epoch length.
+pub const DEFAULT_EPOCH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How often a waiting caller thread looks at Python's signals and the workers.
+const WAIT_TICK: Duration = Duration::from_millis(20);
+
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub epoch_interval: Duration,
+}
+
+/// Seconds since the Unix epoch, the unit Rillet uses for wall-clock timers.
+pub fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+/// Where the workers of a run live.
+pub enum Topology {
+    /// One worker, on the calling thread.
+    CallingThread,
+    /// `threads` workers in this process, which is `process` of `addresses`
+    /// (no addresses: a single-process run).
+    Threads {
+        threads: usize,
+        process: usize,
+        addresses: Vec<String>,
+    },
+}
+
+/// Run `flow` to completion, a failure, an abort or an interrupt.
+pub fn run(
+    py: Python<'_>,
+    flow: &Bound<'_, PyAny>,
+    topology: Topology,
+    cfg: RunConfig,
+) -> PyResult<()> {
+    let plan = Arc::new(Plan::from_flow(flow).map_err(|e| e.into_pyerr(py))?);
+    let shared = Arc::new(Shared::default());
+    let outcome = match topology {
+        Topology::CallingThread => run_here(py, plan, cfg, &shared),
+        Topology::Threads {
+            threads,
+            process,
+            addresses,
+        } => run_threads(py, plan, cfg, &shared, threads, process, addresses),
+    };
+    if let Err(err) = outcome {
+        shared.fail(err);
+    }
+    match shared.take_failure() {
+        Some(err) => Err(err.into_pyerr(py)),
+        None => Ok(()),
+    }
+}
+
+fn run_here(
+    py: Python<'_>,
+    plan: Arc<Plan>,
+    cfg: RunConfig,
+    shared: &Arc<Shared>,
+) -> Result<(), RunError> {
+    let shared = Arc::clone(shared);
+    py.detach(move || {
+        catch_unwind(AssertUnwindSafe(|| {
+            timely::execute_directly(move |worker| {
+                worker::worker_main(worker, &plan, &cfg, &shared, true)
+            })
+        }))
+        .map_err(|panic| RunError::Internal(panic_message(&panic)))
+    })
+}
+
+fn run_threads(
+    py: Python<'_>,
+    plan: Arc<Plan>,
+    cfg: RunConfig,
+    shared: &Arc<Shared>,
+    threads: usize,
+    process: usize,
+    addresses: Vec<String>,
+) -> Result<(), RunError> {
+    if threads == 0 {
+        return Err(RunError::user_value(
+            "the number of workers per process must be at least 1",
+        ));
+    }
+    let communication = if addresses.len() <= 1 {
+        timely::CommunicationConfig::Process(threads)
+    } else {
+        if process >= addresses.len() {
+            return Err(RunError::user_value(format!(
+                "process id {process} is out of range for a cluster of {} addresses; \
+                 use an id from 0 to {}",
+                addresses.len(),
+                addresses.len() - 1
+            )));
+        }
+        timely::CommunicationConfig::Cluster {
+            threads,
+            process,
+            addresses,
+            report: false,
+            zerocopy: false,
+        }
+    };
+    let config = timely::Config {
+        communication,
+        worker: timely::WorkerConfig::default(),
+    };
+    let finished = Arc::new(AtomicUsize::new(0));
+    let guards = {
+        let shared = Arc::clone(shared);
+        let finished = Arc::clone(&finished);
+        // Connecting to the other processes blocks until they are all up.
+        py.detach(move || {
+            timely::execute(config, move |worker| {
+                let result = catch_unwind(AssertUnwindSafe(|| {
+                    worker::worker_main(worker, &plan, &cfg, &shared, false)
+                }));
+                finished.fetch_add(1, Ordering::SeqCst);
+                if let Err(panic) = result {
+                    std::panic::resume_unwind(panic);
+                }
+            })
+        })
+        .map_err(|e| RunError::External(format!("could not start the cluster: {e}")))?
+    };
+    // Wait here rather than in `join`, so that Ctrl-C reaches Python.
+    while finished.load(Ordering::SeqCst) < threads {
+        if let Err(err) = py.check_signals() {
+            shared.fail(RunError::Interrupted(err));
+        }
+        py.detach(|| std::thread::sleep(WAIT_TICK));
+    }
+    let results = py.detach(move || guards.join());
+    for result in results {
+        if let Err(message) = result {
+            return Err(if message.contains("timely communication error") {
+                RunError::External(format!(
+                    "lost the connection to another process of the cluster: {message}"
+                ))
+            } else {
+                RunError::Internal(message)
+            });
+        }
+    }
+    Ok(())
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a worker panicked".into()
+    }
+}

@@ -1,0 +1,51 @@
+//! State shared by the worker threads of one process during one run.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use crate::errors::RunError;
+
+/// Why a run is stopping early.
+#[derive(Default)]
+pub struct Shared {
+    stopping: AtomicBool,
+    failure: Mutex<Option<RunError>>,
+}
+
+impl Shared {
+    /// True once any worker failed, a source aborted, or the run was interrupted.
+    #[inline]
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Stop the run because of `err`. The first failure is the one reported.
+    pub fn fail(&self, err: RunError) {
+        let mut slot = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(err);
+        }
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// Stop the run without an error (a source raised `AbortExecution`).
+    pub fn abort(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the run is stopping because something failed.
+    pub fn failed(&self) -> bool {
+        self.failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// The failure that stopped the run, if any.
+    pub fn take_failure(&self) -> Option<RunError> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+}
