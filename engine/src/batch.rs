@@ -28,10 +28,7 @@ pub struct Batch {
 
 impl Batch {
     pub fn from_vec(items: Vec<Py<PyAny>>) -> Self {
-        Self {
-            items,
-            encoded: RefCell::new(None),
-        }
+        Self { items, encoded: RefCell::new(None) }
     }
 
     pub fn len(&self) -> usize {
@@ -132,17 +129,9 @@ impl ContainerBytes for Batch {
     }
 
     fn into_bytes<W: Write>(&self, writer: &mut W) {
-        let bytes = self
-            .encoded
-            .borrow_mut()
-            .take()
-            .unwrap_or_else(|| self.encode());
+        let bytes = self.encoded.borrow_mut().take().unwrap_or_else(|| self.encode());
         let slop = ((bytes.len() + 7) & !7) - bytes.len();
-        writer
-            .write_all(&bytes)
-            .expect("writing records to a timely buffer");
-        writer
-            .write_all(&[0u8; 8][..slop])
-            .expect("writing records to a timely buffer");
+        writer.write_all(&bytes).expect("writing records to a timely buffer");
+        writer.write_all(&[0u8; 8][..slop]).expect("writing records to a timely buffer");
     }
 }

@@ -31,13 +31,8 @@ const MAX_DEPTH: usize = 64;
 static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-fn pickle_fn<'py>(
-    py: Python<'py>,
-    cell: &'static PyOnceLock<Py<PyAny>>,
-    name: &str,
-) -> PyResult<Bound<'py, PyAny>> {
-    cell.get_or_try_init(py, || Ok(py.import("pickle")?.getattr(name)?.unbind()))
-        .map(|f| f.bind(py).clone())
+fn pickle_fn<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyAny>>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    cell.get_or_try_init(py, || Ok(py.import("pickle")?.getattr(name)?.unbind())).map(|f| f.bind(py).clone())
 }
 
 /// Encode a batch: a record count, then each record.
@@ -199,18 +194,14 @@ impl<'a> Reader<'a> {
             FALSE => pyo3::types::PyBool::new(py, false).to_owned().into_any(),
             INT => unzigzag(self.varint()?).into_pyobject(py)?.into_any(),
             FLOAT => {
-                let raw = self
-                    .bytes
-                    .get(self.pos..self.pos + 8)
-                    .ok_or_else(truncated)?;
+                let raw = self.bytes.get(self.pos..self.pos + 8).ok_or_else(truncated)?;
                 self.pos += 8;
                 let v = f64::from_le_bytes(raw.try_into().expect("8 bytes"));
                 v.into_pyobject(py)?.into_any()
             }
             STR => {
                 let raw = self.slice()?;
-                let text =
-                    std::str::from_utf8(raw).map_err(|e| PyValueError::new_err(e.to_string()))?;
+                let text = std::str::from_utf8(raw).map_err(|e| PyValueError::new_err(e.to_string()))?;
                 PyString::new(py, text).into_any()
             }
             BYTES => PyBytes::new(py, self.slice()?).into_any(),
@@ -255,19 +246,13 @@ mod tests {
     use super::*;
 
     fn roundtrip(py: Python<'_>, src: &str) {
-        let obj = py
-            .eval(&std::ffi::CString::new(src).unwrap(), None, None)
-            .unwrap();
+        let obj = py.eval(&std::ffi::CString::new(src).unwrap(), None, None).unwrap();
         let bytes = encode_batch(py, &[obj.clone().unbind()]);
         let back = decode_batch(py, &bytes).unwrap();
         assert_eq!(back.len(), 1);
         let back = back[0].bind(py);
         assert!(back.eq(&obj).unwrap(), "{src} came back as {back}");
-        assert!(
-            back.get_type().is(obj.get_type()),
-            "{src} changed type to {}",
-            back.get_type()
-        );
+        assert!(back.get_type().is(obj.get_type()), "{src} changed type to {}", back.get_type());
     }
 
     #[test]
@@ -303,20 +288,11 @@ mod tests {
     #[test]
     fn common_types_are_smaller_than_pickle() {
         Python::attach(|py| {
-            let obj = py
-                .eval(c"('sensor-1', {'temp': 21.5, 'ok': True})", None, None)
-                .unwrap();
+            let obj = py.eval(c"('sensor-1', {'temp': 21.5, 'ok': True})", None, None).unwrap();
             let ours = encode_batch(py, &[obj.clone().unbind()]).len();
-            let pickled = py
-                .import("pickle")
-                .unwrap()
-                .call_method1("dumps", (obj, 5))
-                .unwrap();
+            let pickled = py.import("pickle").unwrap().call_method1("dumps", (obj, 5)).unwrap();
             let pickled = pickled.cast::<PyBytes>().unwrap().as_bytes().len();
-            assert!(
-                ours * 10 < pickled * 8,
-                "ours {ours} bytes, pickle {pickled} bytes"
-            );
+            assert!(ours * 10 < pickled * 8, "ours {ours} bytes, pickle {pickled} bytes");
         });
     }
 
@@ -326,10 +302,7 @@ mod tests {
             let obj = py.eval(c"('abc', [1, 2, 3])", None, None).unwrap();
             let bytes = encode_batch(py, &[obj.unbind()]);
             for cut in 0..bytes.len() {
-                assert!(
-                    decode_batch(py, &bytes[..cut]).is_err(),
-                    "cut at {cut} decoded"
-                );
+                assert!(decode_batch(py, &bytes[..cut]).is_err(), "cut at {cut} decoded");
             }
         });
     }

@@ -34,15 +34,11 @@ pub type RunResult<T> = Result<T, RunError>;
 
 impl RunError {
     pub fn user_type(message: impl Into<String>) -> Self {
-        Self::UserType {
-            message: message.into(),
-        }
+        Self::UserType { message: message.into() }
     }
 
     pub fn user_value(message: impl Into<String>) -> Self {
-        Self::UserValue {
-            message: message.into(),
-        }
+        Self::UserValue { message: message.into() }
     }
 
     /// Convert into the Python exception raised from `run_main` and friends.
@@ -53,27 +49,23 @@ impl RunError {
                 err.set_cause(py, Some(cause));
                 err
             }
-            RunError::UserType { message } => PyTypeError::new_err(message),
-            RunError::UserValue { message } => PyValueError::new_err(message),
+            RunError::UserType { message } => rillet_error(py, "RilletTypeError", message, PyTypeError::new_err),
+            RunError::UserValue { message } => rillet_error(py, "RilletValueError", message, PyValueError::new_err),
             RunError::Interrupted(err) => err,
-            err @ (RunError::External(_) | RunError::Internal(_)) => {
-                runtime_error(py, err.to_string())
-            }
+            err @ (RunError::External(_) | RunError::Internal(_)) => runtime_error(py, err.to_string()),
         }
     }
 }
 
-/// `rillet.errors.RilletRuntimeError`, or `RuntimeError` if the Python
-/// package is not importable (only in Rust unit tests).
 fn runtime_error(py: Python<'_>, message: String) -> PyErr {
-    match py
-        .import("rillet.errors")
-        .and_then(|m| m.getattr("RilletRuntimeError"))
-    {
-        Ok(cls) => PyErr::from_type(
-            cls.cast_into().expect("RilletRuntimeError is a type"),
-            message,
-        ),
-        Err(_) => PyRuntimeError::new_err(message),
+    rillet_error(py, "RilletRuntimeError", message, PyRuntimeError::new_err)
+}
+
+/// An exception class from `rillet.errors`, or the builtin `fallback` if
+/// the Python package is not importable (only in Rust unit tests).
+fn rillet_error(py: Python<'_>, class: &str, message: String, fallback: fn(String) -> PyErr) -> PyErr {
+    match py.import("rillet.errors").and_then(|m| m.getattr(class)) {
+        Ok(cls) => PyErr::from_type(cls.cast_into().expect("rillet.errors classes are types"), message),
+        Err(_) => fallback(message),
     }
 }

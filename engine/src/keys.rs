@@ -34,9 +34,7 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
 
 /// The key and value of a keyed record, or `None` if it has the wrong shape.
 #[inline]
-pub fn try_split<'py>(
-    item: &Bound<'py, PyAny>,
-) -> Option<(Bound<'py, PyString>, Bound<'py, PyAny>)> {
+pub fn try_split<'py>(item: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyString>, Bound<'py, PyAny>)> {
     // SAFETY: exact-type check on a live object.
     if unsafe { ffi::PyTuple_CheckExact(item.as_ptr()) } == 0 {
         return None;
@@ -59,21 +57,12 @@ pub fn split<'py>(
 }
 
 fn shape_error(step_id: &str, item: &Bound<'_, PyAny>) -> RunError {
-    let is_pair = item
-        .cast::<PyTuple>()
-        .map(|t| t.len() == 2)
-        .unwrap_or(false);
+    let is_pair = item.cast::<PyTuple>().map(|t| t.len() == 2).unwrap_or(false);
     let problem = if is_pair {
         let key = item.get_item(0).expect("2-tuple has an item 0");
-        format!(
-            "its key is a `{}`, not a `str`",
-            crate::pycall::type_name(&key)
-        )
+        format!("its key is a `{}`, not a `str`", crate::pycall::type_name(&key))
     } else {
-        format!(
-            "it is a `{}`, not a `(key, value)` 2-tuple",
-            crate::pycall::type_name(item)
-        )
+        format!("it is a `{}`, not a `(key, value)` 2-tuple", crate::pycall::type_name(item))
     };
     RunError::user_type(format!(
         "step '{step_id}' requires `(key, value)` 2-tuples with `str` keys from upstream, \
@@ -81,6 +70,11 @@ fn shape_error(step_id: &str, item: &Bound<'_, PyAny>) -> RunError {
          `op.key_on(\"key\", stream, lambda x: str(x))`), or `map` each item to `(str_key, value)`",
         short_repr(item)
     ))
+}
+
+/// A `(key, value)` tuple.
+pub fn pair(key: &Bound<'_, PyAny>, value: Bound<'_, PyAny>) -> Py<PyAny> {
+    PyTuple::new(key.py(), [key.clone(), value]).expect("2-tuple").into_any().unbind()
 }
 
 /// Route hash of a keyed record; records of the wrong shape all go to
@@ -102,10 +96,7 @@ pub struct PyDistributor<F> {
 
 impl<F> PyDistributor<F> {
     pub fn new(peers: usize, route: F) -> Self {
-        Self {
-            builders: (0..peers).map(|_| Default::default()).collect(),
-            route,
-        }
+        Self { builders: (0..peers).map(|_| Default::default()).collect(), route }
     }
 }
 
@@ -166,10 +157,7 @@ mod tests {
             }
             let expected = 10_000 / peers as u32;
             for c in counts {
-                assert!(
-                    c > expected * 9 / 10 && c < expected * 11 / 10,
-                    "{peers} peers: {c} vs {expected}"
-                );
+                assert!(c > expected * 9 / 10 && c < expected * 11 / 10, "{peers} peers: {c} vs {expected}");
             }
         }
     }
@@ -181,17 +169,10 @@ mod tests {
             assert!(split("f.s", &good).is_ok());
             let int_key = py.eval(c"(1, 2)", None, None).unwrap();
             let msg = split("f.s", &int_key).unwrap_err().to_string();
-            assert!(
-                msg.contains("step 'f.s'") && msg.contains("key is a `int`"),
-                "{msg}"
-            );
+            assert!(msg.contains("step 'f.s'") && msg.contains("key is a `int`"), "{msg}");
             let not_pair = py.eval(c"'abc'", None, None).unwrap();
             let msg = split("f.s", &not_pair).unwrap_err().to_string();
-            assert!(
-                msg.contains("it is a `str`, not a `(key, value)` 2-tuple")
-                    && msg.contains("key_on"),
-                "{msg}"
-            );
+            assert!(msg.contains("it is a `str`, not a `(key, value)` 2-tuple") && msg.contains("key_on"), "{msg}");
         });
     }
 }

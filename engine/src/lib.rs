@@ -35,10 +35,11 @@ fn run_config(
         None => DEFAULT_EPOCH_INTERVAL,
         Some(obj) if obj.is_none() => DEFAULT_EPOCH_INTERVAL,
         Some(obj) => {
-            let secs: f64 = obj
-                .call_method0("total_seconds")
-                .and_then(|s| s.extract())
-                .map_err(|_| PyTypeError::new_err("`epoch_interval` must be a `datetime.timedelta`, for example `timedelta(seconds=10)`"))?;
+            let secs: f64 = obj.call_method0("total_seconds").and_then(|s| s.extract()).map_err(|_| {
+                PyTypeError::new_err(
+                    "`epoch_interval` must be a `datetime.timedelta`, for example `timedelta(seconds=10)`",
+                )
+            })?;
             if !(secs > 0.0 && secs.is_finite()) {
                 return Err(PyValueError::new_err(format!(
                     "`epoch_interval` must be a positive duration, got {secs} seconds"
@@ -91,11 +92,7 @@ fn cluster_main(
     worker_count_per_proc: usize,
 ) -> PyResult<()> {
     let cfg = run_config(epoch_interval, recovery_config)?;
-    let topology = Topology::Threads {
-        threads: worker_count_per_proc,
-        process: proc_id,
-        addresses,
-    };
+    let topology = Topology::Threads { threads: worker_count_per_proc, process: proc_id, addresses };
     runtime::run(py, flow, topology, cfg)
 }
 
@@ -118,11 +115,7 @@ fn cli_main(
             "a cluster run needs this process's id: pass `-i`/`--process-id` (or RILLET_PROCESS_ID) with `-a`",
         ));
     }
-    let topology = Topology::Threads {
-        threads: workers_per_process,
-        process: process_id.unwrap_or(0),
-        addresses,
-    };
+    let topology = Topology::Threads { threads: workers_per_process, process: process_id.unwrap_or(0), addresses };
     runtime::run(py, flow, topology, cfg)
 }
 

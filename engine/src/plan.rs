@@ -59,22 +59,11 @@ pub enum Transform {
 
 /// Keyed aggregations that emit once, when their upstream is finished.
 pub enum Final {
-    Fold {
-        builder: Py<PyAny>,
-        folder: Py<PyAny>,
-    },
-    Reduce {
-        reducer: Py<PyAny>,
-    },
-    Count {
-        key: Py<PyAny>,
-    },
-    Max {
-        by: Py<PyAny>,
-    },
-    Min {
-        by: Py<PyAny>,
-    },
+    Fold { builder: Py<PyAny>, folder: Py<PyAny> },
+    Reduce { reducer: Py<PyAny> },
+    Count { key: Py<PyAny> },
+    Max { by: Py<PyAny> },
+    Min { by: Py<PyAny> },
 }
 
 pub struct Plan {
@@ -100,23 +89,11 @@ impl Plan {
             )));
         }
         let flow_id = attr(flow, "flow_id")?;
-        let mut reader = Reader {
-            py,
-            steps: Vec::new(),
-            classes: IoClasses::import(py)?,
-        };
-        for step in flow
-            .getattr("substeps")
-            .map_err(py_internal)?
-            .try_iter()
-            .map_err(py_internal)?
-        {
+        let mut reader = Reader { py, steps: Vec::new(), classes: IoClasses::import(py)? };
+        for step in flow.getattr("substeps").map_err(py_internal)?.try_iter().map_err(py_internal)? {
             reader.read(&step.map_err(py_internal)?)?;
         }
-        let plan = Plan {
-            flow_id,
-            steps: reader.steps,
-        };
+        let plan = Plan { flow_id, steps: reader.steps };
         plan.check_streams()?;
         Ok(plan)
     }
@@ -141,10 +118,7 @@ impl Plan {
 
     /// Stream ids that some step reads.
     pub fn consumed_streams(&self) -> HashSet<&str> {
-        self.steps
-            .iter()
-            .flat_map(|s| s.ups.iter().map(String::as_str))
-            .collect()
+        self.steps.iter().flat_map(|s| s.ups.iter().map(String::as_str)).collect()
     }
 }
 
@@ -204,31 +178,18 @@ impl<'py> Reader<'py> {
         let step_id = attr(step, "step_id")?;
         if module == OPERATORS_MODULE {
             if let Some((op, ups, downs)) = self.native(&name, step, &step_id)? {
-                self.steps.push(Step {
-                    step_id,
-                    op,
-                    ups,
-                    downs,
-                });
+                self.steps.push(Step { step_id, op, ups, downs });
                 return Ok(());
             }
         }
-        let is_core = cls
-            .getattr("core")
-            .and_then(|c| c.is_truthy())
-            .unwrap_or(false);
+        let is_core = cls.getattr("core").and_then(|c| c.is_truthy()).unwrap_or(false);
         if is_core {
             return Err(RunError::user_value(format!(
                 "step '{step_id}' uses core operator `{module}.{name}`, which this version of \
                  the Rillet engine does not run; build it from the operators in `rillet.operators`"
             )));
         }
-        for sub in step
-            .getattr("substeps")
-            .map_err(py_internal)?
-            .try_iter()
-            .map_err(py_internal)?
-        {
+        for sub in step.getattr("substeps").map_err(py_internal)?.try_iter().map_err(py_internal)? {
             self.read(&sub.map_err(py_internal)?)?;
         }
         Ok(())
@@ -251,15 +212,9 @@ impl<'py> Reader<'py> {
         match name {
             "input" => {
                 let source = step.getattr("source").map_err(py_internal)?;
-                let op = if source
-                    .is_instance(&self.classes.fixed_source)
-                    .unwrap_or(false)
-                {
+                let op = if source.is_instance(&self.classes.fixed_source).unwrap_or(false) {
                     Op::PartitionedInput(source.unbind())
-                } else if source
-                    .is_instance(&self.classes.dynamic_source)
-                    .unwrap_or(false)
-                {
+                } else if source.is_instance(&self.classes.dynamic_source).unwrap_or(false) {
                     Op::DynamicInput(source.unbind())
                 } else {
                     return Err(RunError::user_type(format!(
@@ -275,10 +230,7 @@ impl<'py> Reader<'py> {
                 let sink = step.getattr("sink").map_err(py_internal)?;
                 let op = if sink.is_instance(&self.classes.fixed_sink).unwrap_or(false) {
                     Op::PartitionedOutput(sink.unbind())
-                } else if sink
-                    .is_instance(&self.classes.dynamic_sink)
-                    .unwrap_or(false)
-                {
+                } else if sink.is_instance(&self.classes.dynamic_sink).unwrap_or(false) {
                     Op::DynamicOutput(sink.unbind())
                 } else {
                     return Err(RunError::user_type(format!(
@@ -290,24 +242,15 @@ impl<'py> Reader<'py> {
                 };
                 Ok(Some((op, vec![up()?], vec![])))
             }
-            "flat_map_batch" => Ok(Some((
-                Op::FlatMapBatch(obj(step, "mapper")?),
-                vec![up()?],
-                vec![down()?],
-            ))),
+            "flat_map_batch" => Ok(Some((Op::FlatMapBatch(obj(step, "mapper")?), vec![up()?], vec![down()?]))),
             "branch" => Ok(Some((
                 Op::Branch(obj(step, "predicate")?),
                 vec![up()?],
                 vec![port(step, "trues")?, port(step, "falses")?],
             ))),
             "merge" => {
-                let ids = step
-                    .getattr("ups")
-                    .and_then(|p| p.getattr("stream_ids"))
-                    .map_err(py_internal)?;
-                let ids = ids
-                    .cast::<PyDict>()
-                    .map_err(|e| py_internal(PyErr::from(e)))?;
+                let ids = step.getattr("ups").and_then(|p| p.getattr("stream_ids")).map_err(py_internal)?;
+                let ids = ids.cast::<PyDict>().map_err(|e| py_internal(PyErr::from(e)))?;
                 let ups = ids
                     .values()
                     .iter()
@@ -317,60 +260,24 @@ impl<'py> Reader<'py> {
                 Ok(Some((Op::Merge, ups, vec![down()?])))
             }
             "redistribute" => Ok(Some((Op::Redistribute, vec![up()?], vec![down()?]))),
-            "inspect_debug" => Ok(Some((
-                Op::InspectDebug(obj(step, "inspector")?),
-                vec![up()?],
-                vec![down()?],
-            ))),
-            "stateful_batch" => Ok(Some((
-                Op::StatefulBatch(obj(step, "builder")?),
-                vec![up()?],
-                vec![down()?],
-            ))),
+            "inspect_debug" => Ok(Some((Op::InspectDebug(obj(step, "inspector")?), vec![up()?], vec![down()?]))),
+            "stateful_batch" => Ok(Some((Op::StatefulBatch(obj(step, "builder")?), vec![up()?], vec![down()?]))),
             "stateful_map" | "stateful_flat_map" => Ok(Some((
-                Op::StatefulMap {
-                    mapper: obj(step, "mapper")?,
-                    flat: name == "stateful_flat_map",
-                },
+                Op::StatefulMap { mapper: obj(step, "mapper")?, flat: name == "stateful_flat_map" },
                 vec![up()?],
                 vec![down()?],
             ))),
             "fold_final" => Ok(Some((
-                Op::Final(Final::Fold {
-                    builder: obj(step, "builder")?,
-                    folder: obj(step, "folder")?,
-                }),
+                Op::Final(Final::Fold { builder: obj(step, "builder")?, folder: obj(step, "folder")? }),
                 vec![up()?],
                 vec![down()?],
             ))),
-            "reduce_final" => Ok(Some((
-                Op::Final(Final::Reduce {
-                    reducer: obj(step, "reducer")?,
-                }),
-                vec![up()?],
-                vec![down()?],
-            ))),
-            "count_final" => Ok(Some((
-                Op::Final(Final::Count {
-                    key: obj(step, "key")?,
-                }),
-                vec![up()?],
-                vec![down()?],
-            ))),
-            "max_final" => Ok(Some((
-                Op::Final(Final::Max {
-                    by: obj(step, "by")?,
-                }),
-                vec![up()?],
-                vec![down()?],
-            ))),
-            "min_final" => Ok(Some((
-                Op::Final(Final::Min {
-                    by: obj(step, "by")?,
-                }),
-                vec![up()?],
-                vec![down()?],
-            ))),
+            "reduce_final" => {
+                Ok(Some((Op::Final(Final::Reduce { reducer: obj(step, "reducer")? }), vec![up()?], vec![down()?])))
+            }
+            "count_final" => Ok(Some((Op::Final(Final::Count { key: obj(step, "key")? }), vec![up()?], vec![down()?]))),
+            "max_final" => Ok(Some((Op::Final(Final::Max { by: obj(step, "by")? }), vec![up()?], vec![down()?]))),
+            "min_final" => Ok(Some((Op::Final(Final::Min { by: obj(step, "by")? }), vec![up()?], vec![down()?]))),
             "map" => transform(Transform::Map, Some("mapper")),
             "map_value" => transform(Transform::MapValue, Some("mapper")),
             "filter" => transform(Transform::Filter, Some("predicate")),
@@ -395,22 +302,13 @@ impl Final {
     /// Another handle to the same Python callables.
     pub fn clone_ref(&self) -> Final {
         Python::attach(|py| match self {
-            Final::Fold { builder, folder } => Final::Fold {
-                builder: builder.clone_ref(py),
-                folder: folder.clone_ref(py),
-            },
-            Final::Reduce { reducer } => Final::Reduce {
-                reducer: reducer.clone_ref(py),
-            },
-            Final::Count { key } => Final::Count {
-                key: key.clone_ref(py),
-            },
-            Final::Max { by } => Final::Max {
-                by: by.clone_ref(py),
-            },
-            Final::Min { by } => Final::Min {
-                by: by.clone_ref(py),
-            },
+            Final::Fold { builder, folder } => {
+                Final::Fold { builder: builder.clone_ref(py), folder: folder.clone_ref(py) }
+            }
+            Final::Reduce { reducer } => Final::Reduce { reducer: reducer.clone_ref(py) },
+            Final::Count { key } => Final::Count { key: key.clone_ref(py) },
+            Final::Max { by } => Final::Max { by: by.clone_ref(py) },
+            Final::Min { by } => Final::Min { by: by.clone_ref(py) },
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
 use crate::errors::RunError;
 
@@ -27,11 +28,7 @@ pub fn call1<'py>(f: &Bound<'py, PyAny>, arg: &Bound<'py, PyAny>) -> PyResult<Bo
 
 /// Call `f(a, b)` through vectorcall.
 #[inline]
-pub fn call2<'py>(
-    f: &Bound<'py, PyAny>,
-    a: &Bound<'py, PyAny>,
-    b: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
+pub fn call2<'py>(f: &Bound<'py, PyAny>, a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let mut args = [std::ptr::null_mut(), a.as_ptr(), b.as_ptr()];
     // SAFETY: as in `call1`, with two borrowed, live arguments.
     unsafe {
@@ -60,10 +57,7 @@ pub fn short_repr(obj: &Bound<'_, PyAny>) -> String {
 }
 
 pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".into())
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
 }
 
 /// The failure of user function `what` (e.g. "mapper") in `step_id`,
@@ -83,28 +77,18 @@ pub fn user_error(
         None => String::new(),
     };
     RunError::UserCode {
-        message: format!(
-            "step '{step_id}': calling `{what}` {}{on} raised {detail}",
-            short_repr(func)
-        ),
+        message: format!("step '{step_id}': calling `{what}` {}{on} raised {detail}", short_repr(func)),
         cause,
     }
 }
 
 /// A returned time as seconds since the Unix epoch: `None` stays `None`;
 /// a naive `datetime` is refused because its meaning depends on the host.
-pub fn aware_timestamp(
-    step_id: &str,
-    what: &str,
-    at: &Bound<'_, PyAny>,
-) -> Result<Option<f64>, RunError> {
+pub fn aware_timestamp(step_id: &str, what: &str, at: &Bound<'_, PyAny>) -> Result<Option<f64>, RunError> {
     if at.is_none() {
         return Ok(None);
     }
-    let aware = at
-        .getattr("tzinfo")
-        .map(|tz| !tz.is_none())
-        .unwrap_or(false);
+    let aware = at.getattr("tzinfo").map(|tz| !tz.is_none()).unwrap_or(false);
     if !aware {
         return Err(RunError::user_type(format!(
             "step '{step_id}': `{what}` must return `None` or a timezone-aware `datetime`, \
@@ -115,10 +99,16 @@ pub fn aware_timestamp(
     at.call_method0("timestamp")
         .and_then(|t| t.extract::<f64>())
         .map(Some)
-        .map_err(|err| {
-            RunError::user_type(format!(
-                "step '{step_id}': `{what}` returned {}: {err}",
-                short_repr(at)
-            ))
-        })
+        .map_err(|err| RunError::user_type(format!("step '{step_id}': `{what}` returned {}: {err}", short_repr(at))))
+}
+
+/// `(a, b)` from any 2-item iterable, as Python's `a, b = res` would.
+pub fn unpack2<'py>(res: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    if let Ok(t) = res.cast::<PyTuple>() {
+        return (t.len() == 2).then(|| (t.get_item(0).expect("len 2"), t.get_item(1).expect("len 2")));
+    }
+    let mut iter = res.try_iter().ok()?;
+    let a = iter.next()?.ok()?;
+    let b = iter.next()?.ok()?;
+    iter.next().is_none().then_some((a, b))
 }

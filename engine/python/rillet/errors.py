@@ -20,7 +20,12 @@ except RilletRuntimeError as ex:
 ```
 """
 
-__all__ = ["BytewaxRuntimeError", "RilletRuntimeError"]
+__all__ = [
+    "BytewaxRuntimeError",
+    "RilletRuntimeError",
+    "RilletTypeError",
+    "RilletValueError",
+]
 
 
 class RilletRuntimeError(RuntimeError):
@@ -32,6 +37,31 @@ class RilletRuntimeError(RuntimeError):
     >>> from rillet.errors import RilletRuntimeError
     >>> err = RilletRuntimeError("error in step 'eg.parse'")
     >>> isinstance(err, RuntimeError)
+    True
+    """
+
+
+class RilletTypeError(RilletRuntimeError, TypeError):
+    """A step got or returned a value of the wrong type or shape.
+
+    It is both a `TypeError`, which is what the mistake is, and a
+    `RilletRuntimeError`, so code ported from Bytewax that catches
+    `BytewaxRuntimeError` around a run still catches it.
+
+    >>> from rillet.errors import RilletTypeError
+    >>> err = RilletTypeError("step 'eg.count' requires `str` keys")
+    >>> isinstance(err, TypeError) and isinstance(err, RuntimeError)
+    True
+    """
+
+
+class RilletValueError(RilletRuntimeError, ValueError):
+    """A dataflow or its run configuration is invalid.
+
+    Both a `ValueError` and a `RilletRuntimeError`, like `RilletTypeError`.
+
+    >>> from rillet.errors import RilletValueError
+    >>> isinstance(RilletValueError("bad"), ValueError)
     True
     """
 

@@ -13,20 +13,13 @@ use crate::errors::RunError;
 use crate::pycall::{call1, short_repr, type_name, user_error};
 
 /// Returns `(trues, falses)`.
-pub fn branch<'s>(
-    up: &PyStream<'s>,
-    step_id: &str,
-    predicate: Py<PyAny>,
-    ctx: &Ctx,
-) -> (PyStream<'s>, PyStream<'s>) {
+pub fn branch<'s>(up: &PyStream<'s>, step_id: &str, predicate: Py<PyAny>, ctx: &Ctx) -> (PyStream<'s>, PyStream<'s>) {
     let mut builder = OperatorBuilder::new(step_id.to_string(), up.scope());
     let mut input = builder.new_input(up.clone(), Pipeline);
     let (trues_out, trues) = builder.new_output::<Batch>();
     let (falses_out, falses) = builder.new_output::<Batch>();
-    let mut trues_out: OutputBuilder<u64, CapacityContainerBuilder<Batch>> =
-        OutputBuilder::from(trues_out);
-    let mut falses_out: OutputBuilder<u64, CapacityContainerBuilder<Batch>> =
-        OutputBuilder::from(falses_out);
+    let mut trues_out: OutputBuilder<u64, CapacityContainerBuilder<Batch>> = OutputBuilder::from(trues_out);
+    let mut falses_out: OutputBuilder<u64, CapacityContainerBuilder<Batch>> = OutputBuilder::from(falses_out);
     let shared = ctx.shared.clone();
     let step_id = step_id.to_string();
 
@@ -60,19 +53,14 @@ pub fn branch<'s>(
     (trues, falses)
 }
 
-fn decide(
-    step_id: &str,
-    predicate: &Bound<'_, PyAny>,
-    item: &Bound<'_, PyAny>,
-) -> Result<bool, RunError> {
-    let verdict = call1(predicate, item)
-        .map_err(|err| user_error(step_id, "predicate", predicate, Some(item), err))?;
+fn decide(step_id: &str, predicate: &Bound<'_, PyAny>, item: &Bound<'_, PyAny>) -> Result<bool, RunError> {
+    let verdict = call1(predicate, item).map_err(|err| user_error(step_id, "predicate", predicate, Some(item), err))?;
     if verdict.is_exact_instance_of::<PyBool>() {
         return Ok(verdict.is_truthy().unwrap_or(false));
     }
     Err(RunError::user_type(format!(
-        "step '{step_id}': `predicate` {} must return a `bool`, but returned {} (a `{}`) for item {}; \
-         return `True` for the `trues` stream or `False` for `falses`",
+        "step '{step_id}': the return value of `predicate` {} must be a `bool`, but it returned {} \
+         (a `{}`) for item {}; return `True` for the `trues` stream or `False` for `falses`",
         short_repr(predicate),
         short_repr(&verdict),
         type_name(&verdict),

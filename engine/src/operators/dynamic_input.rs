@@ -14,12 +14,10 @@ pub fn build_part(
 ) -> Result<Part, RunError> {
     Python::attach(|py| {
         let source = source.bind(py);
-        let part = source
-            .call_method1("build", (step_id, worker_index, worker_count))
-            .map_err(|err| {
-                let method = source.getattr("build").unwrap_or_else(|_| source.clone());
-                user_error(step_id, "build", &method, None, err)
-            })?;
+        let part = source.call_method1("build", (step_id, worker_index, worker_count)).map_err(|err| {
+            let method = source.getattr("build").unwrap_or_else(|_| source.clone());
+            user_error(step_id, "build", &method, None, err)
+        })?;
         Ok(Part::new(format!("worker {worker_index}"), part.unbind()))
     })
 }

@@ -7,25 +7,12 @@ use super::output::{write_stream, Writer};
 use super::{Ctx, PyStream};
 use crate::pycall::user_error;
 
-pub fn dynamic_output<'s>(
-    up: &PyStream<'s>,
-    step_id: &str,
-    sink: Py<PyAny>,
-    ctx: &Ctx,
-) -> PyStream<'s> {
+pub fn dynamic_output<'s>(up: &PyStream<'s>, step_id: &str, sink: Py<PyAny>, ctx: &Ctx) -> PyStream<'s> {
     let built = Python::attach(|py| {
         let sink = sink.bind(py);
-        sink.call_method1("build", (step_id, ctx.worker_index, ctx.worker_count))
-            .map(Bound::unbind)
-            .map_err(|err| {
-                user_error(
-                    step_id,
-                    "build",
-                    &sink.getattr("build").unwrap_or_else(|_| sink.clone()),
-                    None,
-                    err,
-                )
-            })
+        sink.call_method1("build", (step_id, ctx.worker_index, ctx.worker_count)).map(Bound::unbind).map_err(|err| {
+            user_error(step_id, "build", &sink.getattr("build").unwrap_or_else(|_| sink.clone()), None, err)
+        })
     });
     let parts = match built {
         Ok(part) => vec![Some(part)],

@@ -9,32 +9,26 @@ use super::{give, Ctx, PyStream};
 use crate::errors::RunError;
 use crate::pycall::{call1, short_repr, type_name, user_error};
 
-pub fn flat_map_batch<'s>(
-    up: &PyStream<'s>,
-    step_id: &str,
-    mapper: Py<PyAny>,
-    ctx: &Ctx,
-) -> PyStream<'s> {
+pub fn flat_map_batch<'s>(up: &PyStream<'s>, step_id: &str, mapper: Py<PyAny>, ctx: &Ctx) -> PyStream<'s> {
     let shared = ctx.shared.clone();
     let step_id = step_id.to_string();
-    up.clone()
-        .unary(Pipeline, &step_id.clone(), move |_cap, _info| {
-            move |input, output| {
-                Python::attach(|py| {
-                    let mapper = mapper.bind(py);
-                    input.for_each(|cap, batch| {
-                        if shared.stopping() {
-                            return;
-                        }
-                        let items = PyList::new(py, batch.take()).expect("list from objects");
-                        match call_mapper(&step_id, mapper, &items) {
-                            Ok(out) => give(output, &cap, out),
-                            Err(err) => shared.fail(err),
-                        }
-                    });
+    up.clone().unary(Pipeline, &step_id.clone(), move |_cap, _info| {
+        move |input, output| {
+            Python::attach(|py| {
+                let mapper = mapper.bind(py);
+                input.for_each(|cap, batch| {
+                    if shared.stopping() {
+                        return;
+                    }
+                    let items = PyList::new(py, batch.take()).expect("list from objects");
+                    match call_mapper(&step_id, mapper, &items) {
+                        Ok(out) => give(output, &cap, out),
+                        Err(err) => shared.fail(err),
+                    }
                 });
-            }
-        })
+            });
+        }
+    })
 }
 
 fn call_mapper<'py>(

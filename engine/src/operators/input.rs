@@ -45,14 +45,7 @@ pub struct Part {
 
 impl Part {
     pub fn new(label: String, part: Py<PyAny>) -> Self {
-        Self {
-            label,
-            part,
-            cap: None,
-            epoch_started: Instant::now(),
-            next_awake: None,
-            closed: false,
-        }
+        Self { label, part, cap: None, epoch_started: Instant::now(), next_awake: None, closed: false }
     }
 
     fn close(&mut self, py: Python<'_>, step_id: &str) -> Result<(), RunError> {
@@ -62,13 +55,7 @@ impl Part {
         self.closed = true;
         let part = self.part.bind(py);
         part.call_method0("close").map(drop).map_err(|err| {
-            user_error(
-                step_id,
-                "close",
-                &part.getattr("close").unwrap_or_else(|_| part.clone()),
-                None,
-                err,
-            )
+            user_error(step_id, "close", &part.getattr("close").unwrap_or_else(|_| part.clone()), None, err)
         })
     }
 }
@@ -92,19 +79,11 @@ enum Polled {
 }
 
 fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default()
 }
 
 /// The source operator over `parts`.
-pub fn input<'s>(
-    scope: Scope<'s, u64>,
-    step_id: &str,
-    parts: Vec<Part>,
-    ctx: &Ctx,
-) -> PyStream<'s> {
+pub fn input<'s>(scope: Scope<'s, u64>, step_id: &str, parts: Vec<Part>, ctx: &Ctx) -> PyStream<'s> {
     let shared = ctx.shared.clone();
     let probe = ctx.probe.clone();
     let interval = ctx.epoch_interval;
@@ -128,10 +107,7 @@ pub fn input<'s>(
                 let mut i = 0;
                 while i < parts.len() {
                     let part = &mut parts[i];
-                    let cap = part
-                        .cap
-                        .as_mut()
-                        .expect("live partitions hold a capability");
+                    let cap = part.cap.as_mut().expect("live partitions hold a capability");
                     let epoch = *cap.time();
                     let mut eof = false;
                     if probe.less_than(&epoch) {
@@ -148,8 +124,7 @@ pub fn input<'s>(
                                 match next_awake(py, &step_id, part) {
                                     Ok(Some(t)) => part.next_awake = Some(t),
                                     Ok(None) if was_empty => {
-                                        part.next_awake =
-                                            Some(now_wall + EMPTY_BATCH_COOLDOWN.as_secs_f64())
+                                        part.next_awake = Some(now_wall + EMPTY_BATCH_COOLDOWN.as_secs_f64())
                                     }
                                     Ok(None) => part.next_awake = None,
                                     Err(err) => return shared.fail(err),
@@ -168,10 +143,7 @@ pub fn input<'s>(
                         continue;
                     }
                     if now.duration_since(part.epoch_started) >= interval {
-                        part.cap
-                            .as_mut()
-                            .expect("capability")
-                            .downgrade(&(epoch + 1));
+                        part.cap.as_mut().expect("capability").downgrade(&(epoch + 1));
                         part.epoch_started = now;
                     }
                     let wait = match part.next_awake {
@@ -179,8 +151,7 @@ pub fn input<'s>(
                         None => Duration::ZERO,
                     };
                     // Wake up in time to close the epoch even if the source sleeps.
-                    let epoch_left =
-                        interval.saturating_sub(now.duration_since(part.epoch_started));
+                    let epoch_left = interval.saturating_sub(now.duration_since(part.epoch_started));
                     let wait = wait.min(epoch_left);
                     soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
                     i += 1;

@@ -9,43 +9,30 @@ use timely::dataflow::operators::Operator;
 use super::{Ctx, PyStream};
 use crate::pycall::user_error;
 
-pub fn inspect_debug<'s>(
-    up: &PyStream<'s>,
-    step_id: &str,
-    inspector: Py<PyAny>,
-    ctx: &Ctx,
-) -> PyStream<'s> {
+pub fn inspect_debug<'s>(up: &PyStream<'s>, step_id: &str, inspector: Py<PyAny>, ctx: &Ctx) -> PyStream<'s> {
     let shared = ctx.shared.clone();
     let worker = ctx.worker_index;
     let step_id = step_id.to_string();
-    up.clone()
-        .unary(Pipeline, &step_id.clone(), move |_cap, _info| {
-            move |input, output| {
-                Python::attach(|py| {
-                    let inspector = inspector.bind(py);
-                    let py_step_id = PyString::new(py, &step_id);
-                    input.for_each(|cap, batch| {
-                        if shared.stopping() {
+    up.clone().unary(Pipeline, &step_id.clone(), move |_cap, _info| {
+        move |input, output| {
+            Python::attach(|py| {
+                let inspector = inspector.bind(py);
+                let py_step_id = PyString::new(py, &step_id);
+                input.for_each(|cap, batch| {
+                    if shared.stopping() {
+                        return;
+                    }
+                    let epoch = cap.least().copied().unwrap_or_default();
+                    for item in &batch.items {
+                        let called = inspector.call1((&py_step_id, item.bind(py), epoch, worker));
+                        if let Err(err) = called {
+                            shared.fail(user_error(&step_id, "inspector", inspector, Some(item.bind(py)), err));
                             return;
                         }
-                        let epoch = cap.least().copied().unwrap_or_default();
-                        for item in &batch.items {
-                            let called =
-                                inspector.call1((&py_step_id, item.bind(py), epoch, worker));
-                            if let Err(err) = called {
-                                shared.fail(user_error(
-                                    &step_id,
-                                    "inspector",
-                                    inspector,
-                                    Some(item.bind(py)),
-                                    err,
-                                ));
-                                return;
-                            }
-                        }
-                        output.session(&cap).give_container(batch);
-                    });
+                    }
+                    output.session(&cap).give_container(batch);
                 });
-            }
-        })
+            });
+        }
+    })
 }

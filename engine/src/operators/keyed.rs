@@ -8,10 +8,10 @@
 //! runs. A capability at the input frontier is held so that timer and
 //! end-of-stream output can still be sent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::PyString;
 use timely::dataflow::operators::{Capability, Operator};
 
 use super::{give, Ctx, PyStream};
@@ -25,22 +25,29 @@ pub struct KeyGroup<'py> {
 }
 
 /// What a keyed step does with its items. Each method pushes the records
-/// to emit onto `out` (already `(key, value)` tuples).
+/// to emit onto `out` (already `(key, value)` tuples); `epoch` is the epoch
+/// the work happens in.
 pub trait KeyedLogic: 'static {
-    fn on_group(&mut self, group: KeyGroup<'_>, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError>;
+    fn on_group(&mut self, group: KeyGroup<'_>, epoch: u64, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError>;
 
     /// Run timers due at `now` (seconds since the Unix epoch).
     fn on_timers(
         &mut self,
         _py: Python<'_>,
         _now: f64,
+        _epoch: u64,
         _out: &mut Vec<Py<PyAny>>,
     ) -> Result<(), RunError> {
         Ok(())
     }
 
     /// The upstream is finished.
-    fn on_eof(&mut self, _py: Python<'_>, _out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
+    fn on_eof(&mut self, _py: Python<'_>, _epoch: u64, _out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
+        Ok(())
+    }
+
+    /// No more work will happen in `epoch`: the moment to snapshot state.
+    fn on_epoch_closed(&mut self, _py: Python<'_>, _epoch: u64) -> Result<(), RunError> {
         Ok(())
     }
 
@@ -50,101 +57,94 @@ pub trait KeyedLogic: 'static {
     }
 }
 
-/// A `(key, value)` tuple.
-pub fn pair(key: &Bound<'_, PyString>, value: Bound<'_, PyAny>) -> Py<PyAny> {
-    PyTuple::new(key.py(), [key.as_any().clone(), value])
-        .expect("2-tuple")
-        .into_any()
-        .unbind()
-}
-
 /// Split keyed items and group them by key, keys in sorted order.
-pub fn group_by_key<'py>(
-    py: Python<'py>,
-    step_id: &str,
-    items: &[Py<PyAny>],
-) -> Result<Vec<KeyGroup<'py>>, RunError> {
+pub fn group_by_key<'py>(py: Python<'py>, step_id: &str, items: &[Py<PyAny>]) -> Result<Vec<KeyGroup<'py>>, RunError> {
     let mut split = Vec::with_capacity(items.len());
     for item in items {
         split.push(keys::split(step_id, item.bind(py))?);
     }
     // A stable sort keeps each key's values in arrival order.
-    split.sort_by(|(a, _), (b, _)| {
-        a.to_str()
-            .unwrap_or_default()
-            .cmp(b.to_str().unwrap_or_default())
-    });
+    split.sort_by(|(a, _), (b, _)| a.to_str().unwrap_or_default().cmp(b.to_str().unwrap_or_default()));
     let mut groups: Vec<KeyGroup<'py>> = Vec::new();
     for (key, value) in split {
         match groups.last_mut() {
             Some(last) if last.key.to_str().ok() == key.to_str().ok() => last.values.push(value),
-            _ => groups.push(KeyGroup {
-                key,
-                values: vec![value],
-            }),
+            _ => groups.push(KeyGroup { key, values: vec![value] }),
         }
     }
     Ok(groups)
 }
 
 /// Build a keyed step running `logic`.
-pub fn keyed<'s, L: KeyedLogic>(
-    up: &PyStream<'s>,
-    step_id: &str,
-    mut logic: L,
-    ctx: &Ctx,
-) -> PyStream<'s> {
+pub fn keyed<'s, L: KeyedLogic>(up: &PyStream<'s>, step_id: &str, mut logic: L, ctx: &Ctx) -> PyStream<'s> {
     let shared = ctx.shared.clone();
     let step_id = step_id.to_string();
     let scope = up.scope();
-    up.clone()
-        .unary_frontier(keys::by_key(), &step_id.clone(), move |cap, info| {
-            let activator = scope.activator_for(info.address);
-            let mut held: Option<Capability<u64>> = Some(cap);
-            move |(input, frontier), output| {
-                let mut arrived: BTreeMap<u64, (Capability<u64>, Vec<Py<PyAny>>)> = BTreeMap::new();
-                input.for_each(|cap, batch| {
-                    let Some(&epoch) = cap.least() else { return };
-                    let entry = arrived
-                        .entry(epoch)
-                        .or_insert_with(|| (cap.delayed(&epoch, 0), Vec::new()));
-                    entry.1.extend(batch.take());
-                });
-                if shared.stopping() {
-                    return;
-                }
-                let result = Python::attach(|py| -> Result<(), RunError> {
-                    let mut out = Vec::new();
-                    for (_epoch, (cap, items)) in arrived {
-                        for group in group_by_key(py, &step_id, &items)? {
-                            logic.on_group(group, &mut out)?;
+    up.clone().unary_frontier(keys::by_key(), &step_id.clone(), move |cap, info| {
+        let activator = scope.activator_for(info.address);
+        let mut held: Option<Capability<u64>> = Some(cap);
+        // Epochs with work whose close the logic has not seen yet.
+        let mut active: BTreeSet<u64> = BTreeSet::new();
+        move |(input, frontier), output| {
+            let mut arrived: BTreeMap<u64, (Capability<u64>, Vec<Py<PyAny>>)> = BTreeMap::new();
+            input.for_each(|cap, batch| {
+                let Some(&epoch) = cap.least() else { return };
+                let entry = arrived.entry(epoch).or_insert_with(|| (cap.delayed(&epoch, 0), Vec::new()));
+                entry.1.extend(batch.take());
+            });
+            if shared.stopping() {
+                return;
+            }
+            let result = Python::attach(|py| -> Result<(), RunError> {
+                let mut out = Vec::new();
+                // Epochs before `until` that are complete get closed first,
+                // so a snapshot never sees a later epoch's items.
+                let close = |logic: &mut L, until: Option<u64>, active: &mut BTreeSet<u64>| {
+                    while let Some(&epoch) = active.first() {
+                        let done = !frontier.less_equal(&epoch) && until.is_none_or(|u| epoch < u);
+                        if !done {
+                            break;
                         }
-                        give(output, &cap, std::mem::take(&mut out));
+                        active.pop_first();
+                        logic.on_epoch_closed(py, epoch)?;
                     }
-                    let Some(cap) = held.as_mut() else {
-                        return Ok(());
-                    };
-                    logic.on_timers(py, crate::runtime::now_secs(), &mut out)?;
-                    give(output, &*cap, std::mem::take(&mut out));
-                    match frontier.frontier().first() {
-                        Some(time) => cap.downgrade(time),
-                        None => {
-                            logic.on_eof(py, &mut out)?;
-                            give(output, &*cap, out);
-                            held = None;
-                        }
+                    Ok::<(), RunError>(())
+                };
+                for (epoch, (cap, items)) in arrived {
+                    close(&mut logic, Some(epoch), &mut active)?;
+                    active.insert(epoch);
+                    for group in group_by_key(py, &step_id, &items)? {
+                        logic.on_group(group, epoch, &mut out)?;
                     }
-                    Ok(())
-                });
-                if let Err(err) = result {
-                    return shared.fail(err);
+                    give(output, &cap, std::mem::take(&mut out));
                 }
-                if held.is_some() {
-                    if let Some(at) = logic.next_timer() {
-                        let wait = (at - crate::runtime::now_secs()).max(0.0);
-                        activator.activate_after(std::time::Duration::from_secs_f64(wait));
+                let Some(cap) = held.as_mut() else {
+                    return Ok(());
+                };
+                let now_epoch = *cap.time();
+                logic.on_timers(py, crate::runtime::now_secs(), now_epoch, &mut out)?;
+                active.insert(now_epoch);
+                give(output, &*cap, std::mem::take(&mut out));
+                match frontier.frontier().first() {
+                    Some(time) => cap.downgrade(time),
+                    None => {
+                        active.insert(now_epoch);
+                        logic.on_eof(py, now_epoch, &mut out)?;
+                        give(output, &*cap, out);
+                        held = None;
                     }
+                }
+                close(&mut logic, None, &mut active)
+            });
+            if let Err(err) = result {
+                return shared.fail(err);
+            }
+            if held.is_some() {
+                if let Some(at) = logic.next_timer() {
+                    let wait = (at - crate::runtime::now_secs()).max(0.0);
+                    activator.activate_after(std::time::Duration::from_secs_f64(wait));
                 }
             }
-        })
+        }
+    })
 }

@@ -49,8 +49,6 @@ pub fn give<C: timely::dataflow::operators::CapabilityTrait<u64>>(
     items: Vec<pyo3::Py<pyo3::PyAny>>,
 ) {
     if !items.is_empty() {
-        output
-            .session(cap)
-            .give_container(&mut Batch::from_vec(items));
+        output.session(cap).give_container(&mut Batch::from_vec(items));
     }
 }

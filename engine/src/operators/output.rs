@@ -31,12 +31,7 @@ pub struct Writer {
 
 impl Writer {
     pub fn new(step_id: &str, parts: Vec<Option<Py<PyAny>>>, indexed: bool) -> Self {
-        Self {
-            step_id: step_id.to_string(),
-            parts,
-            indexed,
-            closed: false,
-        }
+        Self { step_id: step_id.to_string(), parts, indexed, closed: false }
     }
 
     fn method_error(&self, part: &Bound<'_, PyAny>, method: &str, err: PyErr) -> RunError {
@@ -51,14 +46,8 @@ impl Writer {
         let mut per_part: Vec<Vec<Py<PyAny>>> = (0..self.parts.len()).map(|_| Vec::new()).collect();
         for item in items {
             if self.indexed {
-                let pair = item
-                    .bind(py)
-                    .cast::<PyTuple>()
-                    .expect("indexed items are tuples");
-                let index: usize = pair
-                    .get_item(0)
-                    .and_then(|i| i.extract())
-                    .expect("partition index");
+                let pair = item.bind(py).cast::<PyTuple>().expect("indexed items are tuples");
+                let index: usize = pair.get_item(0).and_then(|i| i.extract()).expect("partition index");
                 per_part[index].push(pair.get_item(1).expect("value").unbind());
             } else {
                 per_part[0].push(item);
@@ -70,8 +59,7 @@ impl Writer {
             };
             let part = part.bind(py);
             let list = PyList::new(py, values).expect("list from objects");
-            part.call_method1("write_batch", (list,))
-                .map_err(|err| self.method_error(part, "write_batch", err))?;
+            part.call_method1("write_batch", (list,)).map_err(|err| self.method_error(part, "write_batch", err))?;
         }
         Ok(())
     }
@@ -80,8 +68,7 @@ impl Writer {
         self.closed = true;
         for part in self.parts.iter().flatten() {
             let part = part.bind(py);
-            part.call_method0("close")
-                .map_err(|err| self.method_error(part, "close", err))?;
+            part.call_method0("close").map_err(|err| self.method_error(part, "close", err))?;
         }
         Ok(())
     }
@@ -102,12 +89,7 @@ impl Drop for Writer {
 
 /// The writing operator. Its output never carries items; its frontier
 /// tells the inputs when everything up to an epoch has been written.
-pub fn write_stream<'s, P>(
-    up: &PyStream<'s>,
-    pact: P,
-    mut writer: Writer,
-    ctx: &Ctx,
-) -> PyStream<'s>
+pub fn write_stream<'s, P>(up: &PyStream<'s>, pact: P, mut writer: Writer, ctx: &Ctx) -> PyStream<'s>
 where
     P: ParallelizationContract<u64, Batch>,
 {
@@ -153,9 +135,7 @@ pub fn partitioned_output<'s>(
                     .call_method1("build_part", (step_id, &assignment.parts[i], py.None()))
                     .map(|p| Some(p.unbind()))
                     .map_err(|err| {
-                        let func = sink_ref
-                            .getattr("build_part")
-                            .unwrap_or_else(|_| sink_ref.clone());
+                        let func = sink_ref.getattr("build_part").unwrap_or_else(|_| sink_ref.clone());
                         user_error(step_id, "build_part", &func, None, err)
                     })
             })
@@ -179,49 +159,35 @@ pub fn partitioned_output<'s>(
 
 /// Turn each `(key, value)` into `(part_fn(key) % n_parts, value)` on the
 /// worker where it is, so `part_fn` runs once per item.
-fn tag_with_partition<'s>(
-    up: &PyStream<'s>,
-    step_id: &str,
-    sink: Py<PyAny>,
-    n_parts: i64,
-    ctx: &Ctx,
-) -> PyStream<'s> {
+fn tag_with_partition<'s>(up: &PyStream<'s>, step_id: &str, sink: Py<PyAny>, n_parts: i64, ctx: &Ctx) -> PyStream<'s> {
     let shared = ctx.shared.clone();
     let step_id = step_id.to_string();
-    up.clone().unary(
-        Pipeline,
-        &format!("{step_id}.part_fn"),
-        move |_cap, _info| {
-            move |input, output| {
-                Python::attach(|py| {
-                    let part_fn = match sink.bind(py).getattr("part_fn") {
-                        Ok(f) => f,
-                        Err(err) => {
-                            return shared.fail(RunError::Internal(format!(
-                                "the sink has no `part_fn`: {err}"
-                            )))
-                        }
-                    };
-                    input.for_each(|cap, batch| {
-                        if shared.stopping() {
-                            return;
-                        }
-                        let mut out = Vec::with_capacity(batch.len());
-                        for item in batch.take() {
-                            match tag(&step_id, &part_fn, item.bind(py), n_parts) {
-                                Ok(tagged) => out.push(tagged),
-                                Err(err) => {
-                                    shared.fail(err);
-                                    break;
-                                }
+    up.clone().unary(Pipeline, &format!("{step_id}.part_fn"), move |_cap, _info| {
+        move |input, output| {
+            Python::attach(|py| {
+                let part_fn = match sink.bind(py).getattr("part_fn") {
+                    Ok(f) => f,
+                    Err(err) => return shared.fail(RunError::Internal(format!("the sink has no `part_fn`: {err}"))),
+                };
+                input.for_each(|cap, batch| {
+                    if shared.stopping() {
+                        return;
+                    }
+                    let mut out = Vec::with_capacity(batch.len());
+                    for item in batch.take() {
+                        match tag(&step_id, &part_fn, item.bind(py), n_parts) {
+                            Ok(tagged) => out.push(tagged),
+                            Err(err) => {
+                                shared.fail(err);
+                                break;
                             }
                         }
-                        give(output, &cap, out);
-                    });
+                    }
+                    give(output, &cap, out);
                 });
-            }
-        },
-    )
+            });
+        }
+    })
 }
 
 fn tag(
@@ -232,23 +198,17 @@ fn tag(
 ) -> Result<Py<PyAny>, RunError> {
     let py = item.py();
     let (key, value) = keys::split(step_id, item)?;
-    let hashed = call1(part_fn, key.as_any())
-        .map_err(|err| user_error(step_id, "part_fn", part_fn, Some(item), err))?;
-    let index = hashed
-        .call_method1("__mod__", (n_parts,))
-        .and_then(|i| i.extract::<i64>())
-        .map_err(|_| {
-            RunError::user_type(format!(
-                "step '{step_id}': `part_fn` must return an `int`, but returned {} for key {}",
-                short_repr(&hashed),
-                short_repr(key.as_any())
-            ))
-        })?;
-    Ok(PyTuple::new(
-        py,
-        [index.into_pyobject(py).expect("int").into_any(), value],
-    )
-    .expect("2-tuple")
-    .into_any()
-    .unbind())
+    let hashed =
+        call1(part_fn, key.as_any()).map_err(|err| user_error(step_id, "part_fn", part_fn, Some(item), err))?;
+    let index = hashed.call_method1("__mod__", (n_parts,)).and_then(|i| i.extract::<i64>()).map_err(|_| {
+        RunError::user_type(format!(
+            "step '{step_id}': `part_fn` must return an `int`, but returned {} for key {}",
+            short_repr(&hashed),
+            short_repr(key.as_any())
+        ))
+    })?;
+    Ok(PyTuple::new(py, [index.into_pyobject(py).expect("int").into_any(), value])
+        .expect("2-tuple")
+        .into_any()
+        .unbind())
 }

@@ -20,14 +20,10 @@ pub fn build_parts(
             .owned_by(worker)
             .map(|i| {
                 let key = &assignment.parts[i];
-                let part = source
-                    .call_method1("build_part", (step_id, key, py.None()))
-                    .map_err(|err| {
-                        let method = source
-                            .getattr("build_part")
-                            .unwrap_or_else(|_| source.clone());
-                        user_error(step_id, "build_part", &method, None, err)
-                    })?;
+                let part = source.call_method1("build_part", (step_id, key, py.None())).map_err(|err| {
+                    let method = source.getattr("build_part").unwrap_or_else(|_| source.clone());
+                    user_error(step_id, "build_part", &method, None, err)
+                })?;
                 Ok(Part::new(format!("partition '{key}'"), part.unbind()))
             })
             .collect()

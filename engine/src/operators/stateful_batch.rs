@@ -7,14 +7,15 @@
 //! for logics that were kept. A logic returning `True` (DISCARD) as the
 //! second element is dropped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
-use super::keyed::{keyed, pair, KeyGroup, KeyedLogic};
+use super::keyed::{keyed, KeyGroup, KeyedLogic};
 use super::{Ctx, PyStream};
 use crate::errors::RunError;
+use crate::keys::pair;
 use crate::pycall::{aware_timestamp, call1, short_repr, type_name, user_error};
 
 struct Entry {
@@ -26,19 +27,13 @@ struct StatefulBatch {
     step_id: String,
     builder: Py<PyAny>,
     logics: BTreeMap<String, Entry>,
+    /// Keys whose logic ran in each epoch not yet closed.
+    touched: BTreeMap<u64, BTreeSet<String>>,
 }
 
-pub fn stateful_batch<'s>(
-    up: &PyStream<'s>,
-    step_id: &str,
-    builder: Py<PyAny>,
-    ctx: &Ctx,
-) -> PyStream<'s> {
-    let logic = StatefulBatch {
-        step_id: step_id.to_string(),
-        builder,
-        logics: BTreeMap::new(),
-    };
+pub fn stateful_batch<'s>(up: &PyStream<'s>, step_id: &str, builder: Py<PyAny>, ctx: &Ctx) -> PyStream<'s> {
+    let logic =
+        StatefulBatch { step_id: step_id.to_string(), builder, logics: BTreeMap::new(), touched: BTreeMap::new() };
     keyed(up, step_id, logic, ctx)
 }
 
@@ -53,9 +48,7 @@ impl StatefulBatch {
         args: Option<&Bound<'_, PyAny>>,
         out: &mut Vec<Py<PyAny>>,
     ) -> Result<bool, RunError> {
-        let func = logic
-            .getattr(method)
-            .map_err(|err| user_error(&self.step_id, method, logic, None, err))?;
+        let func = logic.getattr(method).map_err(|err| user_error(&self.step_id, method, logic, None, err))?;
         let res = match args {
             Some(a) => call1(&func, a),
             None => func.call0(),
@@ -82,10 +75,7 @@ impl StatefulBatch {
             return Err(shape());
         }
         for w in emit.try_iter().map_err(|_| shape())? {
-            out.push(pair(
-                key,
-                w.map_err(|err| user_error(&self.step_id, method, &func, None, err))?,
-            ));
+            out.push(pair(key.as_any(), w.map_err(|err| user_error(&self.step_id, method, &func, None, err))?));
         }
         Ok(discard.is_truthy().unwrap_or(false))
     }
@@ -104,13 +94,7 @@ impl StatefulBatch {
     }
 
     /// After `on_*` calls: drop a discarded logic, or refresh its timer.
-    fn settle(
-        &mut self,
-        key: String,
-        logic: Py<PyAny>,
-        discard: bool,
-        py: Python<'_>,
-    ) -> Result<(), RunError> {
+    fn settle(&mut self, key: String, logic: Py<PyAny>, discard: bool, py: Python<'_>) -> Result<(), RunError> {
         if discard {
             self.logics.remove(&key);
             return Ok(());
@@ -125,16 +109,13 @@ impl StatefulBatch {
         &mut self,
         py: Python<'_>,
         method: &str,
+        epoch: u64,
         due: impl Fn(&Entry) -> bool,
         out: &mut Vec<Py<PyAny>>,
     ) -> Result<(), RunError> {
-        let keys: Vec<String> = self
-            .logics
-            .iter()
-            .filter(|(_, e)| due(e))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let keys: Vec<String> = self.logics.iter().filter(|(_, e)| due(e)).map(|(k, _)| k.clone()).collect();
         for key in keys {
+            self.touched.entry(epoch).or_default().insert(key.clone());
             let logic = self.logics[&key].logic.clone_ref(py);
             let py_key = PyString::new(py, &key);
             let discard = self.call(&py_key, logic.bind(py), method, None, out)?;
@@ -145,13 +126,10 @@ impl StatefulBatch {
 }
 
 impl KeyedLogic for StatefulBatch {
-    fn on_group(&mut self, group: KeyGroup<'_>, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
+    fn on_group(&mut self, group: KeyGroup<'_>, epoch: u64, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
         let py = group.key.py();
-        let key = group
-            .key
-            .to_str()
-            .map_err(|e| RunError::user_type(e.to_string()))?
-            .to_owned();
+        let key = group.key.to_str().map_err(|e| RunError::user_type(e.to_string()))?.to_owned();
+        self.touched.entry(epoch).or_default().insert(key.clone());
         let logic = match self.logics.get(&key) {
             Some(entry) => entry.logic.clone_ref(py),
             None => {
@@ -162,38 +140,39 @@ impl KeyedLogic for StatefulBatch {
             }
         };
         let values = PyList::new(py, &group.values).expect("list from objects");
-        let discard = self.call(
-            &group.key,
-            logic.bind(py),
-            "on_batch",
-            Some(values.as_any()),
-            out,
-        )?;
+        let discard = self.call(&group.key, logic.bind(py), "on_batch", Some(values.as_any()), out)?;
         self.settle(key, logic, discard, py)
     }
 
-    fn on_timers(
-        &mut self,
-        py: Python<'_>,
-        now: f64,
-        out: &mut Vec<Py<PyAny>>,
-    ) -> Result<(), RunError> {
-        self.for_each_due(
-            py,
-            "on_notify",
-            |e| e.notify_at.is_some_and(|t| t <= now),
-            out,
-        )
+    fn on_timers(&mut self, py: Python<'_>, now: f64, epoch: u64, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
+        self.for_each_due(py, "on_notify", epoch, |e| e.notify_at.is_some_and(|t| t <= now), out)
     }
 
-    fn on_eof(&mut self, py: Python<'_>, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
-        self.for_each_due(py, "on_eof", |_| true, out)
+    fn on_eof(&mut self, py: Python<'_>, epoch: u64, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
+        self.for_each_due(py, "on_eof", epoch, |_| true, out)
+    }
+
+    /// Bytewax takes a snapshot of every live logic that ran in an epoch
+    /// when the epoch closes, with or without recovery; user logic can
+    /// observe that, so Rillet does the same.
+    fn on_epoch_closed(&mut self, py: Python<'_>, epoch: u64) -> Result<(), RunError> {
+        for key in self.touched.remove(&epoch).unwrap_or_default() {
+            let Some(entry) = self.logics.get(&key) else { continue };
+            let logic = entry.logic.bind(py);
+            logic.call_method0("snapshot").map_err(|err| {
+                user_error(
+                    &self.step_id,
+                    "snapshot",
+                    &logic.getattr("snapshot").unwrap_or_else(|_| logic.clone()),
+                    None,
+                    err,
+                )
+            })?;
+        }
+        Ok(())
     }
 
     fn next_timer(&self) -> Option<f64> {
-        self.logics
-            .values()
-            .filter_map(|e| e.notify_at)
-            .reduce(f64::min)
+        self.logics.values().filter_map(|e| e.notify_at).reduce(f64::min)
     }
 }

@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
 
-use super::keyed::{keyed, pair, KeyGroup, KeyedLogic};
+use super::keyed::{keyed, KeyGroup, KeyedLogic};
 use super::{Ctx, PyStream};
 use crate::errors::RunError;
-use crate::pycall::{call2, short_repr, type_name, user_error};
+use crate::keys::pair;
+use crate::pycall::{call2, short_repr, type_name, unpack2, user_error};
 
 struct StatefulMap {
     step_id: String,
@@ -21,41 +21,14 @@ struct StatefulMap {
     states: HashMap<String, Py<PyAny>>,
 }
 
-pub fn stateful_map<'s>(
-    up: &PyStream<'s>,
-    step_id: &str,
-    mapper: Py<PyAny>,
-    flat: bool,
-    ctx: &Ctx,
-) -> PyStream<'s> {
-    let logic = StatefulMap {
-        step_id: step_id.to_string(),
-        mapper,
-        flat,
-        states: HashMap::new(),
-    };
+pub fn stateful_map<'s>(up: &PyStream<'s>, step_id: &str, mapper: Py<PyAny>, flat: bool, ctx: &Ctx) -> PyStream<'s> {
+    let logic = StatefulMap { step_id: step_id.to_string(), mapper, flat, states: HashMap::new() };
     keyed(up, step_id, logic, ctx)
-}
-
-/// `(a, b)` from any 2-item iterable, as Python's `a, b = res` would.
-fn unpack2<'py>(res: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    if let Ok(t) = res.cast::<PyTuple>() {
-        return (t.len() == 2)
-            .then(|| (t.get_item(0).expect("len 2"), t.get_item(1).expect("len 2")));
-    }
-    let mut iter = res.try_iter().ok()?;
-    let a = iter.next()?.ok()?;
-    let b = iter.next()?.ok()?;
-    iter.next().is_none().then_some((a, b))
 }
 
 impl StatefulMap {
     fn shape_error(&self, mapper: &Bound<'_, PyAny>, res: &Bound<'_, PyAny>) -> RunError {
-        let emit = if self.flat {
-            "emit_values"
-        } else {
-            "emit_value"
-        };
+        let emit = if self.flat { "emit_values" } else { "emit_value" };
         RunError::user_type(format!(
             "step '{}': `mapper` {} must return a 2-tuple of `(updated_state, {emit})`, \
              but returned {} (a `{}`); return `(new_state, {emit})`, with `None` as the \
@@ -69,13 +42,10 @@ impl StatefulMap {
 }
 
 impl KeyedLogic for StatefulMap {
-    fn on_group(&mut self, group: KeyGroup<'_>, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
+    fn on_group(&mut self, group: KeyGroup<'_>, _epoch: u64, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
         let py = group.key.py();
         let mapper = self.mapper.bind(py);
-        let key = group
-            .key
-            .to_str()
-            .map_err(|e| RunError::user_type(e.to_string()))?;
+        let key = group.key.to_str().map_err(|e| RunError::user_type(e.to_string()))?;
         let mut state = self.states.remove(key).map(|s| s.into_bound(py));
         for value in &group.values {
             let current = state.take().unwrap_or_else(|| py.None().into_bound(py));
@@ -85,19 +55,15 @@ impl KeyedLogic for StatefulMap {
                 return Err(self.shape_error(mapper, &res));
             };
             if self.flat {
-                let iter = emit
-                    .try_iter()
-                    .map_err(|_| self.shape_error(mapper, &res))?;
+                let iter = emit.try_iter().map_err(|_| self.shape_error(mapper, &res))?;
                 for w in iter {
                     out.push(pair(
                         &group.key,
-                        w.map_err(|err| {
-                            user_error(&self.step_id, "mapper", mapper, Some(value), err)
-                        })?,
+                        w.map_err(|err| user_error(&self.step_id, "mapper", mapper, Some(value), err))?,
                     ));
                 }
             } else {
-                out.push(pair(&group.key, emit));
+                out.push(pair(group.key.as_any(), emit));
             }
             state = (!new_state.is_none()).then_some(new_state);
         }

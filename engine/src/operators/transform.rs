@@ -6,15 +6,15 @@
 //! executed per record is the user's own function.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyString};
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
 use super::{give, Ctx, PyStream};
 use crate::errors::RunError;
-use crate::keys;
+use crate::keys::pair;
 use crate::plan::Transform;
-use crate::pycall::{call1, short_repr, type_name, user_error};
+use crate::pycall::{call1, short_repr, type_name, unpack2, user_error};
 
 pub fn transform<'s>(
     up: &PyStream<'s>,
@@ -25,35 +25,29 @@ pub fn transform<'s>(
 ) -> PyStream<'s> {
     let shared = ctx.shared.clone();
     let step_id = step_id.to_string();
-    up.clone()
-        .unary(Pipeline, &step_id.clone(), move |_cap, _info| {
-            let mut out = Vec::new();
-            move |input, output| {
-                Python::attach(|py| {
-                    let func = func.as_ref().map(|f| f.bind(py));
-                    input.for_each(|cap, batch| {
-                        if shared.stopping() {
-                            return;
+    up.clone().unary(Pipeline, &step_id.clone(), move |_cap, _info| {
+        let mut out = Vec::new();
+        move |input, output| {
+            Python::attach(|py| {
+                let func = func.as_ref().map(|f| f.bind(py));
+                input.for_each(|cap, batch| {
+                    if shared.stopping() {
+                        return;
+                    }
+                    let items = batch.take();
+                    let mut apply = Apply { step_id: &step_id, kind, func, out: &mut out };
+                    match items.iter().try_for_each(|item| apply.one(item.bind(py))) {
+                        Ok(()) => give(output, &cap, std::mem::take(&mut out)),
+                        Err(err) => {
+                            // Records mapped before the failure still go downstream.
+                            give(output, &cap, std::mem::take(&mut out));
+                            shared.fail(err);
                         }
-                        let items = batch.take();
-                        let mut apply = Apply {
-                            step_id: &step_id,
-                            kind,
-                            func,
-                            out: &mut out,
-                        };
-                        match items.iter().try_for_each(|item| apply.one(item.bind(py))) {
-                            Ok(()) => give(output, &cap, std::mem::take(&mut out)),
-                            Err(err) => {
-                                // Records mapped before the failure still go downstream.
-                                give(output, &cap, std::mem::take(&mut out));
-                                shared.fail(err);
-                            }
-                        }
-                    });
+                    }
                 });
-            }
-        })
+            });
+        }
+    })
 }
 
 struct Apply<'a, 'py> {
@@ -74,18 +68,18 @@ impl<'py> Apply<'_, 'py> {
         call1(func, arg).map_err(|err| user_error(self.step_id, what, func, Some(item), err))
     }
 
-    fn keyed(
-        &self,
-        item: &Bound<'py, PyAny>,
-    ) -> Result<(Bound<'py, PyString>, Bound<'py, PyAny>), RunError> {
-        keys::split(self.step_id, item)
-    }
-
-    fn pair(key: &Bound<'py, PyString>, value: Bound<'py, PyAny>) -> Py<PyAny> {
-        PyTuple::new(key.py(), [key.as_any().clone(), value])
-            .expect("2-tuple")
-            .into_any()
-            .unbind()
+    /// `k, v = item`, as Bytewax's `_value` operators unpack: any 2-item
+    /// iterable passes, and the key need not be a `str` (nothing routes on it).
+    fn keyed(&self, item: &Bound<'py, PyAny>) -> Result<(Bound<'py, PyAny>, Bound<'py, PyAny>), RunError> {
+        unpack2(item).ok_or_else(|| {
+            RunError::user_type(format!(
+                "step '{}' requires `(key, value)` 2-tuples from upstream, but got {} (a `{}`); \
+                 key the stream first with `key_on`",
+                self.step_id,
+                short_repr(item),
+                type_name(item)
+            ))
+        })
     }
 
     fn one(&mut self, item: &Bound<'py, PyAny>) -> Result<(), RunError> {
@@ -97,7 +91,7 @@ impl<'py> Apply<'_, 'py> {
             Transform::MapValue => {
                 let (k, v) = self.keyed(item)?;
                 let w = self.call("mapper", &v, item)?;
-                self.out.push(Self::pair(&k, w));
+                self.out.push(pair(&k, w));
             }
             Transform::Filter => {
                 if self.predicate(item, item)? {
@@ -120,7 +114,7 @@ impl<'py> Apply<'_, 'py> {
                 let (k, v) = self.keyed(item)?;
                 let w = self.call("mapper", &v, item)?;
                 if !w.is_none() {
-                    self.out.push(Self::pair(&k, w));
+                    self.out.push(pair(&k, w));
                 }
             }
             Transform::FlatMap => {
@@ -158,7 +152,7 @@ impl<'py> Apply<'_, 'py> {
                     )));
                 }
                 let k = k.cast_into::<PyString>().expect("checked to be a str");
-                self.out.push(Self::pair(&k, item.clone()));
+                self.out.push(pair(&k, item.clone()));
             }
             Transform::KeyRm => {
                 let (_, v) = self.keyed(item)?;
@@ -175,19 +169,15 @@ impl<'py> Apply<'_, 'py> {
         Ok(())
     }
 
-    fn predicate(
-        &self,
-        arg: &Bound<'py, PyAny>,
-        item: &Bound<'py, PyAny>,
-    ) -> Result<bool, RunError> {
+    fn predicate(&self, arg: &Bound<'py, PyAny>, item: &Bound<'py, PyAny>) -> Result<bool, RunError> {
         let keep = self.call("predicate", arg, item)?;
         // Bytewax accepts only real booleans; a truthy value is likely a bug.
         if keep.is_exact_instance_of::<pyo3::types::PyBool>() {
             Ok(keep.is_truthy().unwrap_or(false))
         } else {
             Err(RunError::user_type(format!(
-                "step '{}': `predicate` {} must return a `bool`, but returned {} (a `{}`) for item {}; \
-                 return `True` to keep the item or `False` to drop it",
+                "step '{}': the return value of `predicate` {} must be a `bool`, but it returned {} \
+                 (a `{}`) for item {}; return `True` to keep the item or `False` to drop it",
                 self.step_id,
                 short_repr(self.func.expect("filter has a predicate")),
                 short_repr(&keep),
@@ -202,22 +192,18 @@ impl<'py> Apply<'_, 'py> {
         &mut self,
         iterable: &Bound<'py, PyAny>,
         item: &Bound<'py, PyAny>,
-        key: Option<&Bound<'py, PyString>>,
+        key: Option<&Bound<'py, PyAny>>,
     ) -> Result<(), RunError> {
         let func = self.func;
         let fail = |err: PyErr| match func {
             Some(f) => user_error(self.step_id, "mapper", f, Some(item), err),
             None => RunError::UserCode {
-                message: format!(
-                    "step '{}': iterating {} raised {err}",
-                    self.step_id,
-                    short_repr(item)
-                ),
+                message: format!("step '{}': iterating {} raised {err}", self.step_id, short_repr(item)),
                 cause: err,
             },
         };
         let push = |out: &mut Vec<Py<PyAny>>, elem: Bound<'py, PyAny>| match key {
-            Some(k) => out.push(Self::pair(k, elem)),
+            Some(k) => out.push(pair(k, elem)),
             None => out.push(elem.unbind()),
         };
         if let Ok(list) = iterable.cast::<PyList>() {

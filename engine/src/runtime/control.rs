@@ -39,32 +39,24 @@ impl Control {
         worker.dataflow::<u64, _, _>(move |scope| {
             let (handle, stream) = scope.new_input::<Vec<Signal>>();
             *slot.borrow_mut() = Some(handle);
-            stream.sink(
-                Exchange::new(|signal: &Signal| signal.0),
-                "stop-signal",
-                move |(input, _frontier)| {
-                    input.for_each(|_cap, signals| {
-                        for (_, reason) in signals.drain(..) {
-                            if reason == FAILED {
-                                shared.fail(RunError::External(
+            stream.sink(Exchange::new(|signal: &Signal| signal.0), "stop-signal", move |(input, _frontier)| {
+                input.for_each(|_cap, signals| {
+                    for (_, reason) in signals.drain(..) {
+                        if reason == FAILED {
+                            shared.fail(RunError::External(
                                 "the run failed on a worker in another process of the cluster; \
                                  that process reports the error"
                                     .into(),
                             ));
-                            } else {
-                                shared.abort();
-                            }
+                        } else {
+                            shared.abort();
                         }
-                    });
-                },
-            );
+                    }
+                });
+            });
         });
         let input = input.borrow_mut().take();
-        Self {
-            input,
-            peers,
-            sent: false,
-        }
+        Self { input, peers, sent: false }
     }
 
     /// Ask every worker, here and in other processes, to stop; `failed`

@@ -31,10 +31,7 @@ pub struct RunConfig {
 
 /// Seconds since the Unix epoch, the unit Rillet uses for wall-clock timers.
 pub fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default()
 }
 
 /// Where the workers of a run live.
@@ -43,29 +40,18 @@ pub enum Topology {
     CallingThread,
     /// `threads` workers in this process, which is `process` of `addresses`
     /// (no addresses: a single-process run).
-    Threads {
-        threads: usize,
-        process: usize,
-        addresses: Vec<String>,
-    },
+    Threads { threads: usize, process: usize, addresses: Vec<String> },
 }
 
 /// Run `flow` to completion, a failure, an abort or an interrupt.
-pub fn run(
-    py: Python<'_>,
-    flow: &Bound<'_, PyAny>,
-    topology: Topology,
-    cfg: RunConfig,
-) -> PyResult<()> {
+pub fn run(py: Python<'_>, flow: &Bound<'_, PyAny>, topology: Topology, cfg: RunConfig) -> PyResult<()> {
     let plan = Arc::new(Plan::from_flow(flow).map_err(|e| e.into_pyerr(py))?);
     let shared = Arc::new(Shared::default());
     let outcome = match topology {
         Topology::CallingThread => run_here(py, plan, cfg, &shared),
-        Topology::Threads {
-            threads,
-            process,
-            addresses,
-        } => run_threads(py, plan, cfg, &shared, threads, process, addresses),
+        Topology::Threads { threads, process, addresses } => {
+            run_threads(py, plan, cfg, &shared, threads, process, addresses)
+        }
     };
     if let Err(err) = outcome {
         shared.fail(err);
@@ -76,18 +62,11 @@ pub fn run(
     }
 }
 
-fn run_here(
-    py: Python<'_>,
-    plan: Arc<Plan>,
-    cfg: RunConfig,
-    shared: &Arc<Shared>,
-) -> Result<(), RunError> {
+fn run_here(py: Python<'_>, plan: Arc<Plan>, cfg: RunConfig, shared: &Arc<Shared>) -> Result<(), RunError> {
     let shared = Arc::clone(shared);
     py.detach(move || {
         catch_unwind(AssertUnwindSafe(|| {
-            timely::execute_directly(move |worker| {
-                worker::worker_main(worker, &plan, &cfg, &shared, true)
-            })
+            timely::execute_directly(move |worker| worker::worker_main(worker, &plan, &cfg, &shared, true))
         }))
         .map_err(|panic| RunError::Internal(panic_message(&panic)))
     })
@@ -103,9 +82,7 @@ fn run_threads(
     addresses: Vec<String>,
 ) -> Result<(), RunError> {
     if threads == 0 {
-        return Err(RunError::user_value(
-            "the number of workers per process must be at least 1",
-        ));
+        return Err(RunError::user_value("the number of workers per process must be at least 1"));
     }
     let communication = if addresses.len() <= 1 {
         timely::CommunicationConfig::Process(threads)
@@ -118,18 +95,9 @@ fn run_threads(
                 addresses.len() - 1
             )));
         }
-        timely::CommunicationConfig::Cluster {
-            threads,
-            process,
-            addresses,
-            report: false,
-            zerocopy: false,
-        }
+        timely::CommunicationConfig::Cluster { threads, process, addresses, report: false, zerocopy: false }
     };
-    let config = timely::Config {
-        communication,
-        worker: timely::WorkerConfig::default(),
-    };
+    let config = timely::Config { communication, worker: timely::WorkerConfig::default() };
     let finished = Arc::new(AtomicUsize::new(0));
     let guards = {
         let shared = Arc::clone(shared);
@@ -137,9 +105,8 @@ fn run_threads(
         // Connecting to the other processes blocks until they are all up.
         py.detach(move || {
             timely::execute(config, move |worker| {
-                let result = catch_unwind(AssertUnwindSafe(|| {
-                    worker::worker_main(worker, &plan, &cfg, &shared, false)
-                }));
+                let result =
+                    catch_unwind(AssertUnwindSafe(|| worker::worker_main(worker, &plan, &cfg, &shared, false)));
                 finished.fetch_add(1, Ordering::SeqCst);
                 if let Err(panic) = result {
                     std::panic::resume_unwind(panic);
@@ -159,9 +126,7 @@ fn run_threads(
     for result in results {
         if let Err(message) = result {
             return Err(if message.contains("timely communication error") {
-                RunError::External(format!(
-                    "lost the connection to another process of the cluster: {message}"
-                ))
+                RunError::External(format!("lost the connection to another process of the cluster: {message}"))
             } else {
                 RunError::Internal(message)
             });

@@ -48,11 +48,7 @@ impl PartAssignment {
 
     /// Indexes of the partitions `worker` owns.
     pub fn owned_by(&self, worker: usize) -> impl Iterator<Item = usize> + '_ {
-        self.owners
-            .iter()
-            .enumerate()
-            .filter(move |(_, w)| **w == worker)
-            .map(|(i, _)| i)
+        self.owners.iter().enumerate().filter(move |(_, w)| **w == worker).map(|(i, _)| i)
     }
 }
 
@@ -70,20 +66,12 @@ pub fn assign_all(worker: &mut Worker, plan: &Plan) -> RunResult<Assignments> {
                 Op::PartitionedInput(o) | Op::PartitionedOutput(o) => o.bind(py),
                 _ => continue,
             };
-            let listed = obj
-                .call_method0("list_parts")
-                .and_then(|parts| parts.extract::<Vec<String>>());
+            let listed = obj.call_method0("list_parts").and_then(|parts| parts.extract::<Vec<String>>());
             match listed {
                 Ok(parts) => local.push((index as u32, parts)),
                 Err(err) => {
                     let func = obj.getattr("list_parts").unwrap_or_else(|_| obj.clone());
-                    failure.get_or_insert(user_error(
-                        &step.step_id,
-                        "list_parts",
-                        &func,
-                        None,
-                        err,
-                    ));
+                    failure.get_or_insert(user_error(&step.step_id, "list_parts", &func, None, err));
                     local.push((index as u32, Vec::new()));
                 }
             }
@@ -101,9 +89,7 @@ pub fn assign_all(worker: &mut Worker, plan: &Plan) -> RunResult<Assignments> {
         let (input, stream) = scope.new_input::<Vec<(u64, u32, u32, Vec<String>)>>();
         stream
             .exchange(|x: &(u64, u32, u32, Vec<String>)| x.0)
-            .inspect(move |(_, step, worker, parts)| {
-                sink.borrow_mut().push((*step, *worker, parts.clone()))
-            })
+            .inspect(move |(_, step, worker, parts)| sink.borrow_mut().push((*step, *worker, parts.clone())))
             .probe_with(&probe);
         input
     });
@@ -120,10 +106,7 @@ pub fn assign_all(worker: &mut Worker, plan: &Plan) -> RunResult<Assignments> {
 
     let mut by_step: BTreeMap<u32, Vec<(usize, Vec<String>)>> = BTreeMap::new();
     for (step, worker, parts) in gathered.borrow_mut().drain(..) {
-        by_step
-            .entry(step)
-            .or_default()
-            .push((worker as usize, parts));
+        by_step.entry(step).or_default().push((worker as usize, parts));
     }
     let mut out = Assignments::new();
     for (step, listed) in by_step {
@@ -150,11 +133,7 @@ mod tests {
 
     #[test]
     fn every_part_goes_to_a_worker_that_listed_it() {
-        let listed = vec![
-            (0, parts(&["a", "b"])),
-            (1, parts(&["b", "c"])),
-            (2, parts(&["c"])),
-        ];
+        let listed = vec![(0, parts(&["a", "b"])), (1, parts(&["b", "c"])), (2, parts(&["c"]))];
         let assigned = PartAssignment::assign(&listed);
         assert_eq!(assigned.parts, parts(&["a", "b", "c"]));
         assert_eq!(assigned.owners[0], 0);
@@ -164,10 +143,8 @@ mod tests {
 
     #[test]
     fn assignment_ignores_listing_order() {
-        let one =
-            PartAssignment::assign(&[(1, parts(&["x", "y", "z"])), (0, parts(&["z", "y", "x"]))]);
-        let two =
-            PartAssignment::assign(&[(0, parts(&["y", "x", "z"])), (1, parts(&["x", "z", "y"]))]);
+        let one = PartAssignment::assign(&[(1, parts(&["x", "y", "z"])), (0, parts(&["z", "y", "x"]))]);
+        let two = PartAssignment::assign(&[(0, parts(&["y", "x", "z"])), (1, parts(&["x", "z", "y"]))]);
         assert_eq!(one, two);
     }
 

@@ -35,17 +35,11 @@ impl Shared {
 
     /// Whether the run is stopping because something failed.
     pub fn failed(&self) -> bool {
-        self.failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.failure.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
     /// The failure that stopped the run, if any.
     pub fn take_failure(&self) -> Option<RunError> {
-        self.failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
+        self.failure.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }

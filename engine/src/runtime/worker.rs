@@ -21,13 +21,7 @@ const PARK: Duration = Duration::from_millis(20);
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
 /// Run `plan` on this worker. Failures are recorded in `shared`.
-pub fn worker_main(
-    worker: &mut Worker,
-    plan: &Plan,
-    cfg: &RunConfig,
-    shared: &Arc<Shared>,
-    check_signals: bool,
-) {
+pub fn worker_main(worker: &mut Worker, plan: &Plan, cfg: &RunConfig, shared: &Arc<Shared>, check_signals: bool) {
     let mut control = Control::new(worker, Arc::clone(shared));
     if let Err(err) = run(worker, plan, cfg, shared, check_signals) {
         shared.fail(err);
@@ -51,13 +45,7 @@ pub fn worker_main(
     }
 }
 
-fn run(
-    worker: &mut Worker,
-    plan: &Plan,
-    cfg: &RunConfig,
-    shared: &Arc<Shared>,
-    check_signals: bool,
-) -> RunResult<()> {
+fn run(worker: &mut Worker, plan: &Plan, cfg: &RunConfig, shared: &Arc<Shared>, check_signals: bool) -> RunResult<()> {
     let parts = partitions::assign_all(worker, plan)?;
     let probe = ProbeHandle::new();
     let ctx = Ctx {
