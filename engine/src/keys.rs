@@ -72,6 +72,23 @@ fn shape_error(step_id: &str, item: &Bound<'_, PyAny>) -> RunError {
     ))
 }
 
+/// A key function returned something other than a `str`.
+pub fn key_not_str(
+    step_id: &str,
+    key_fn: &Bound<'_, PyAny>,
+    key: &Bound<'_, PyAny>,
+    item: &Bound<'_, PyAny>,
+) -> RunError {
+    RunError::user_type(format!(
+        "step '{step_id}': the return value of `key` {} must be a `str`, but it returned {} (a `{}`) \
+         for item {}; convert it, for example with `str(...)`",
+        short_repr(key_fn),
+        short_repr(key),
+        crate::pycall::type_name(key),
+        short_repr(item)
+    ))
+}
+
 /// A `(key, value)` tuple.
 pub fn pair(key: &Bound<'_, PyAny>, value: Bound<'_, PyAny>) -> Py<PyAny> {
     PyTuple::new(key.py(), [key.clone(), value]).expect("2-tuple").into_any().unbind()

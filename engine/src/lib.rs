@@ -40,9 +40,9 @@ fn run_config(
                     "`epoch_interval` must be a `datetime.timedelta`, for example `timedelta(seconds=10)`",
                 )
             })?;
-            if !(secs > 0.0 && secs.is_finite()) {
+            if !(secs >= 0.0 && secs.is_finite()) {
                 return Err(PyValueError::new_err(format!(
-                    "`epoch_interval` must be a positive duration, got {secs} seconds"
+                    "`epoch_interval` must not be negative, got {secs} seconds"
                 )));
             }
             Duration::from_secs_f64(secs)

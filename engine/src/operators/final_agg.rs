@@ -3,7 +3,9 @@
 //!
 //! `count_final` first counts in Rust on the worker where each item is
 //! (one `key` call per item), and only the per-epoch counts are routed to
-//! the key's worker and summed. The others route every item.
+//! the key's worker and summed. `reduce_final`, `max_final` and `min_final`
+//! reduce each batch before routing, as Bytewax does; `fold_final` routes
+//! every item.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,9 +18,9 @@ use timely::dataflow::operators::{Capability, Operator};
 use super::keyed::{keyed, KeyGroup, KeyedLogic};
 use super::{give, Ctx, PyStream};
 use crate::errors::RunError;
-use crate::keys::pair;
+use crate::keys::{self, pair};
 use crate::plan::Final;
-use crate::pycall::{call1, call2, short_repr, type_name, user_error};
+use crate::pycall::{call1, call2, short_repr, user_error};
 
 pub fn final_agg<'s>(up: &PyStream<'s>, step_id: &str, kind: Final, ctx: &Ctx) -> PyStream<'s> {
     let acc = match kind {
@@ -27,92 +29,104 @@ pub fn final_agg<'s>(up: &PyStream<'s>, step_id: &str, kind: Final, ctx: &Ctx) -
             return keyed(&counted, step_id, Totals { step_id: step_id.to_string(), counts: HashMap::new() }, ctx);
         }
         Final::Fold { builder, folder } => Acc::Fold { builder, folder },
-        Final::Reduce { reducer } => Acc::Reduce { reducer },
-        Final::Max { by } => Acc::Extreme { by, op: CompareOp::Gt },
-        Final::Min { by } => Acc::Extreme { by, op: CompareOp::Lt },
+        Final::Reduce { reducer } => Acc::Combine(Combine::Reducer(reducer)),
+        Final::Max { by } => Acc::Combine(Combine::Extreme { by, op: CompareOp::Gt }),
+        Final::Min { by } => Acc::Combine(Combine::Extreme { by, op: CompareOp::Lt }),
+    };
+    let up = match &acc {
+        // Like Bytewax, reduce each batch on its own worker before routing:
+        // with a non-associative reducer the grouping is visible.
+        Acc::Combine(combine) => pre_reduce(up, step_id, combine.clone_ref(), ctx),
+        Acc::Fold { .. } => up.clone(),
     };
     let logic = Aggregate { step_id: step_id.to_string(), acc, states: HashMap::new() };
-    keyed(up, step_id, logic, ctx)
+    keyed(&up, step_id, logic, ctx)
 }
 
 enum Acc {
-    Fold {
-        builder: Py<PyAny>,
-        folder: Py<PyAny>,
-    },
-    Reduce {
-        reducer: Py<PyAny>,
-    },
-    /// Keep the value whose `by(value)` compares `op` against the kept one's.
+    Fold { builder: Py<PyAny>, folder: Py<PyAny> },
+    Combine(Combine),
+}
+
+/// Two values of a key into one.
+enum Combine {
+    Reducer(Py<PyAny>),
+    /// `max`/`min` with `key=by`: the second value wins only if its rank
+    /// compares `op` against the first's, so ties keep the earlier value.
     Extreme {
         by: Py<PyAny>,
         op: CompareOp,
     },
 }
 
-/// A key's running aggregate, and for max/min the cached `by(value)`.
-struct State {
-    value: Py<PyAny>,
-    rank: Option<Py<PyAny>>,
+impl Combine {
+    fn clone_ref(&self) -> Combine {
+        Python::attach(|py| match self {
+            Combine::Reducer(f) => Combine::Reducer(f.clone_ref(py)),
+            Combine::Extreme { by, op } => Combine::Extreme { by: by.clone_ref(py), op: *op },
+        })
+    }
+
+    fn apply<'py>(
+        &self,
+        step_id: &str,
+        a: Bound<'py, PyAny>,
+        b: &Bound<'py, PyAny>,
+    ) -> Result<Bound<'py, PyAny>, RunError> {
+        let py = a.py();
+        match self {
+            Combine::Reducer(reducer) => {
+                let reducer = reducer.bind(py);
+                call2(reducer, &a, b).map_err(|e| user_error(step_id, "reducer", reducer, Some(b), e))
+            }
+            Combine::Extreme { by, op } => {
+                let by = by.bind(py);
+                let rank_a = call1(by, &a).map_err(|e| user_error(step_id, "by", by, Some(&a), e))?;
+                let rank_b = call1(by, b).map_err(|e| user_error(step_id, "by", by, Some(b), e))?;
+                let replace = rank_b.rich_compare(&rank_a, *op).and_then(|r| r.is_truthy()).map_err(|e| {
+                    RunError::user_type(format!(
+                        "step '{step_id}': can't compare {} with {} to find the extreme value: {e}; \
+                         pass `by` a function returning comparable values",
+                        short_repr(&rank_b),
+                        short_repr(&rank_a)
+                    ))
+                })?;
+                Ok(if replace { b.clone() } else { a })
+            }
+        }
+    }
 }
 
 struct Aggregate {
     step_id: String,
     acc: Acc,
-    states: HashMap<String, State>,
+    states: HashMap<String, Py<PyAny>>,
 }
 
 impl Aggregate {
     fn fold_value<'py>(
         &self,
         py: Python<'py>,
-        state: Option<State>,
+        state: Option<Py<PyAny>>,
         value: &Bound<'py, PyAny>,
-    ) -> Result<State, RunError> {
-        let err = |what: &str, f: &Bound<'py, PyAny>, e| user_error(&self.step_id, what, f, Some(value), e);
-        Ok(match &self.acc {
-            Acc::Fold { builder, folder } => {
+    ) -> Result<Py<PyAny>, RunError> {
+        let next = match (&self.acc, state) {
+            (Acc::Fold { builder, folder }, state) => {
                 let current = match state {
-                    Some(s) => s.value.into_bound(py),
-                    None => builder.bind(py).call0().map_err(|e| err("builder", builder.bind(py), e))?,
+                    Some(s) => s.into_bound(py),
+                    None => {
+                        let builder = builder.bind(py);
+                        builder.call0().map_err(|e| user_error(&self.step_id, "builder", builder, Some(value), e))?
+                    }
                 };
                 let folder = folder.bind(py);
-                let next = call2(folder, &current, value).map_err(|e| err("folder", folder, e))?;
-                State { value: next.unbind(), rank: None }
+                call2(folder, &current, value)
+                    .map_err(|e| user_error(&self.step_id, "folder", folder, Some(value), e))?
             }
-            Acc::Reduce { reducer } => match state {
-                None => State { value: value.clone().unbind(), rank: None },
-                Some(s) => {
-                    let reducer = reducer.bind(py);
-                    let next = call2(reducer, s.value.bind(py), value).map_err(|e| err("reducer", reducer, e))?;
-                    State { value: next.unbind(), rank: None }
-                }
-            },
-            Acc::Extreme { by, op } => {
-                let by = by.bind(py);
-                let rank = call1(by, value).map_err(|e| err("by", by, e))?;
-                match state {
-                    None => State { value: value.clone().unbind(), rank: Some(rank.unbind()) },
-                    Some(s) => {
-                        let kept_rank = s.rank.as_ref().expect("max/min states keep a rank").bind(py);
-                        let replace = rank.rich_compare(kept_rank, *op).and_then(|r| r.is_truthy()).map_err(|e| {
-                            RunError::user_type(format!(
-                                "step '{}': can't compare {} with {} to find the extreme value: {e}; \
-                                 pass `by` a function returning comparable values",
-                                self.step_id,
-                                short_repr(&rank),
-                                short_repr(kept_rank)
-                            ))
-                        })?;
-                        if replace {
-                            State { value: value.clone().unbind(), rank: Some(rank.unbind()) }
-                        } else {
-                            s
-                        }
-                    }
-                }
-            }
-        })
+            (Acc::Combine(_), None) => value.clone(),
+            (Acc::Combine(combine), Some(s)) => combine.apply(&self.step_id, s.into_bound(py), value)?,
+        };
+        Ok(next.unbind())
     }
 }
 
@@ -131,13 +145,60 @@ impl KeyedLogic for Aggregate {
     }
 
     fn on_eof(&mut self, py: Python<'_>, _epoch: u64, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
-        let mut all: Vec<(String, State)> = self.states.drain().collect();
+        let mut all: Vec<(String, Py<PyAny>)> = self.states.drain().collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
-        for (key, state) in all {
-            out.push(pair(PyString::new(py, &key).as_any(), state.value.into_bound(py)));
+        for (key, value) in all {
+            out.push(pair(PyString::new(py, &key).as_any(), value.into_bound(py)));
         }
         Ok(())
     }
+}
+
+/// Reduce each batch by key, keys in first-seen order, on the worker
+/// where the batch is.
+fn pre_reduce<'s>(up: &PyStream<'s>, step_id: &str, combine: Combine, ctx: &Ctx) -> PyStream<'s> {
+    let shared = ctx.shared.clone();
+    let step_id = step_id.to_string();
+    up.clone().unary(Pipeline, &format!("{step_id}.pre_reduce"), move |_cap, _info| {
+        move |input, output| {
+            Python::attach(|py| {
+                input.for_each(|cap, batch| {
+                    if shared.stopping() {
+                        return;
+                    }
+                    match reduce_batch(py, &step_id, &combine, &batch.items) {
+                        Ok(out) => give(output, &cap, out),
+                        Err(err) => shared.fail(err),
+                    }
+                });
+            });
+        }
+    })
+}
+
+fn reduce_batch(
+    py: Python<'_>,
+    step_id: &str,
+    combine: &Combine,
+    items: &[Py<PyAny>],
+) -> Result<Vec<Py<PyAny>>, RunError> {
+    let mut slots: HashMap<String, usize> = HashMap::new();
+    let mut acc: Vec<(Bound<'_, PyString>, Bound<'_, PyAny>)> = Vec::new();
+    for item in items {
+        let (key, value) = keys::split(step_id, item.bind(py))?;
+        let k = key.to_str().map_err(|e| RunError::user_type(e.to_string()))?;
+        match slots.get(k) {
+            Some(&i) => {
+                let (_, current) = &acc[i];
+                acc[i].1 = combine.apply(step_id, current.clone(), &value)?;
+            }
+            None => {
+                slots.insert(k.to_owned(), acc.len());
+                acc.push((key, value));
+            }
+        }
+    }
+    Ok(acc.into_iter().map(|(k, v)| pair(k.as_any(), v)).collect())
 }
 
 /// Second stage of `count_final`: add up per-worker counts.
@@ -242,15 +303,5 @@ fn count_key<'py>(
     item: &Bound<'py, PyAny>,
 ) -> Result<Bound<'py, PyString>, RunError> {
     let key = call1(key_fn, item).map_err(|e| user_error(step_id, "key", key_fn, Some(item), e))?;
-    key.cast_into::<PyString>().map_err(|e| {
-        let key = e.into_inner();
-        RunError::user_type(format!(
-            "step '{step_id}': `key` {} must return a `str`, but returned {} (a `{}`) for item {}; \
-             convert it, for example with `str(...)`",
-            short_repr(key_fn),
-            short_repr(&key),
-            type_name(&key),
-            short_repr(item)
-        ))
-    })
+    key.cast_into::<PyString>().map_err(|e| keys::key_not_str(step_id, key_fn, &e.into_inner(), item))
 }

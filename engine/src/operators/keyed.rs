@@ -46,6 +46,11 @@ pub trait KeyedLogic: 'static {
         Ok(())
     }
 
+    /// Every `on_*` call of this activation is done.
+    fn on_activation_end(&mut self, _py: Python<'_>) -> Result<(), RunError> {
+        Ok(())
+    }
+
     /// No more work will happen in `epoch`: the moment to snapshot state.
     fn on_epoch_closed(&mut self, _py: Python<'_>, _epoch: u64) -> Result<(), RunError> {
         Ok(())
@@ -134,6 +139,7 @@ pub fn keyed<'s, L: KeyedLogic>(up: &PyStream<'s>, step_id: &str, mut logic: L, 
                         held = None;
                     }
                 }
+                logic.on_activation_end(py)?;
                 close(&mut logic, None, &mut active)
             });
             if let Err(err) = result {

@@ -27,13 +27,20 @@ struct StatefulBatch {
     step_id: String,
     builder: Py<PyAny>,
     logics: BTreeMap<String, Entry>,
+    /// Keys whose logic ran this activation and was kept.
+    awoken: BTreeSet<String>,
     /// Keys whose logic ran in each epoch not yet closed.
     touched: BTreeMap<u64, BTreeSet<String>>,
 }
 
 pub fn stateful_batch<'s>(up: &PyStream<'s>, step_id: &str, builder: Py<PyAny>, ctx: &Ctx) -> PyStream<'s> {
-    let logic =
-        StatefulBatch { step_id: step_id.to_string(), builder, logics: BTreeMap::new(), touched: BTreeMap::new() };
+    let logic = StatefulBatch {
+        step_id: step_id.to_string(),
+        builder,
+        logics: BTreeMap::new(),
+        awoken: BTreeSet::new(),
+        touched: BTreeMap::new(),
+    };
     keyed(up, step_id, logic, ctx)
 }
 
@@ -93,15 +100,17 @@ impl StatefulBatch {
         aware_timestamp(&self.step_id, "notify_at", &at)
     }
 
-    /// After `on_*` calls: drop a discarded logic, or refresh its timer.
-    fn settle(&mut self, key: String, logic: Py<PyAny>, discard: bool, py: Python<'_>) -> Result<(), RunError> {
+    /// After an `on_*` call: drop a discarded logic, or keep it and ask its
+    /// next notify time once the activation is over.
+    fn settle(&mut self, key: String, logic: Py<PyAny>, discard: bool) {
         if discard {
             self.logics.remove(&key);
-            return Ok(());
+            self.awoken.remove(&key);
+        } else {
+            let notify_at = self.logics.get(&key).and_then(|e| e.notify_at);
+            self.logics.insert(key.clone(), Entry { logic, notify_at });
+            self.awoken.insert(key);
         }
-        let notify_at = self.notify_at(logic.bind(py))?;
-        self.logics.insert(key, Entry { logic, notify_at });
-        Ok(())
     }
 
     /// Call `method` on every logic selected by `due`, in key order.
@@ -119,7 +128,7 @@ impl StatefulBatch {
             let logic = self.logics[&key].logic.clone_ref(py);
             let py_key = PyString::new(py, &key);
             let discard = self.call(&py_key, logic.bind(py), method, None, out)?;
-            self.settle(key, logic, discard, py)?;
+            self.settle(key, logic, discard);
         }
         Ok(())
     }
@@ -141,7 +150,8 @@ impl KeyedLogic for StatefulBatch {
         };
         let values = PyList::new(py, &group.values).expect("list from objects");
         let discard = self.call(&group.key, logic.bind(py), "on_batch", Some(values.as_any()), out)?;
-        self.settle(key, logic, discard, py)
+        self.settle(key, logic, discard);
+        Ok(())
     }
 
     fn on_timers(&mut self, py: Python<'_>, now: f64, epoch: u64, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
@@ -150,6 +160,19 @@ impl KeyedLogic for StatefulBatch {
 
     fn on_eof(&mut self, py: Python<'_>, epoch: u64, out: &mut Vec<Py<PyAny>>) -> Result<(), RunError> {
         self.for_each_due(py, "on_eof", epoch, |_| true, out)
+    }
+
+    /// Once per activation, after every `on_*` call, as Bytewax does.
+    fn on_activation_end(&mut self, py: Python<'_>) -> Result<(), RunError> {
+        for key in std::mem::take(&mut self.awoken) {
+            let Some(entry) = self.logics.get(&key) else { continue };
+            let logic = entry.logic.clone_ref(py);
+            let at = self.notify_at(logic.bind(py))?;
+            if let Some(entry) = self.logics.get_mut(&key) {
+                entry.notify_at = at;
+            }
+        }
+        Ok(())
     }
 
     /// Bytewax takes a snapshot of every live logic that ran in an epoch

@@ -12,7 +12,7 @@ use timely::dataflow::operators::Operator;
 
 use super::{give, Ctx, PyStream};
 use crate::errors::RunError;
-use crate::keys::pair;
+use crate::keys::{key_not_str, pair};
 use crate::plan::Transform;
 use crate::pycall::{call1, short_repr, type_name, unpack2, user_error};
 
@@ -141,15 +141,7 @@ impl<'py> Apply<'_, 'py> {
             Transform::KeyOn => {
                 let k = self.call("key", item, item)?;
                 if !k.is_instance_of::<PyString>() {
-                    return Err(RunError::user_type(format!(
-                        "step '{}': `key` {} must return a `str`, but returned {} (a `{}`) for item {}; \
-                         convert it, for example with `str(...)`",
-                        self.step_id,
-                        short_repr(self.func.expect("key_on has a function")),
-                        short_repr(&k),
-                        type_name(&k),
-                        short_repr(item)
-                    )));
+                    return Err(key_not_str(self.step_id, self.func.expect("key_on has a function"), &k, item));
                 }
                 let k = k.cast_into::<PyString>().expect("checked to be a str");
                 self.out.push(pair(&k, item.clone()));
