@@ -104,7 +104,8 @@ class FixedPartitionedSink(Sink[Tuple[str, X]], Generic[X, S]):
     exactly-once output.
 
     >>> from rillet.connectors.files import DirSink
-    >>> sink = DirSink("/tmp", 3)
+    >>> from pathlib import Path
+    >>> sink = DirSink(Path("/tmp"), 3)
     >>> sink.list_parts()
     ['part_0', 'part_1', 'part_2']
     """
@@ -130,7 +131,8 @@ class FixedPartitionedSink(Sink[Tuple[str, X]], Generic[X, S]):
         `zlib.adler32` of the UTF-8 key.
 
         >>> from rillet.connectors.files import DirSink
-        >>> DirSink("/tmp", 3).part_fn("a")
+        >>> from pathlib import Path
+        >>> DirSink(Path("/tmp"), 3).part_fn("a")
         6422626
 
         :arg item_key: Key of the item about to be written.
