@@ -299,7 +299,7 @@ class DynamicSource(Source[X]):
         ...
 
 
-class _PollingPartition(StatefulSourcePartition[X, S]):
+class _SimplePollingPartition(StatefulSourcePartition[X, S]):
     def __init__(
         self,
         now: datetime,
@@ -396,7 +396,7 @@ class SimplePollingSource(FixedPartitionedSource[X, Sn]):
         _step_id: str,
         for_part: str,
         resume_state: Optional[Sn],
-    ) -> _PollingPartition[X, Sn]:
+    ) -> _SimplePollingPartition[X, Sn]:
         """Build the polling partition, calling `resume` first if needed.
 
         :arg _step_id: ID of the input step.
@@ -410,7 +410,7 @@ class SimplePollingSource(FixedPartitionedSource[X, Sn]):
         now = datetime.now(timezone.utc)
         if resume_state is not None:
             self.resume(resume_state)
-        return _PollingPartition(
+        return _SimplePollingPartition(
             now, self._interval, self._align_to, self.next_item, self.snapshot
         )
 
