@@ -7,7 +7,9 @@
 //! reduce each batch before routing, as Bytewax does; `fold_final` routes
 //! every item.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
@@ -26,7 +28,7 @@ pub fn final_agg<'s>(up: &PyStream<'s>, step_id: &str, kind: Final, ctx: &Ctx) -
     let acc = match kind {
         Final::Count { key } => {
             let counted = count_locally(up, step_id, key, ctx);
-            return keyed(&counted, step_id, Totals { step_id: step_id.to_string(), counts: HashMap::new() }, ctx);
+            return keyed(&counted, step_id, Totals { step_id: step_id.to_string(), counts: HashMap::default() }, ctx);
         }
         Final::Fold { builder, folder } => Acc::Fold { builder, folder },
         Final::Reduce { reducer } => Acc::Combine(Combine::Reducer(reducer)),
@@ -39,7 +41,7 @@ pub fn final_agg<'s>(up: &PyStream<'s>, step_id: &str, kind: Final, ctx: &Ctx) -
         Acc::Combine(combine) => pre_reduce(up, step_id, combine.clone_ref(), ctx),
         Acc::Fold { .. } => up.clone(),
     };
-    let logic = Aggregate { step_id: step_id.to_string(), acc, states: HashMap::new() };
+    let logic = Aggregate { step_id: step_id.to_string(), acc, states: HashMap::default() };
     keyed(&up, step_id, logic, ctx)
 }
 
@@ -182,7 +184,7 @@ fn reduce_batch(
     combine: &Combine,
     items: &[Py<PyAny>],
 ) -> Result<Vec<Py<PyAny>>, RunError> {
-    let mut slots: HashMap<String, usize> = HashMap::new();
+    let mut slots: HashMap<String, usize> = HashMap::default();
     let mut acc: Vec<(Bound<'_, PyString>, Bound<'_, PyAny>)> = Vec::new();
     for item in items {
         let (key, value) = keys::split(step_id, item.bind(py))?;
@@ -252,7 +254,8 @@ fn count_locally<'s>(up: &PyStream<'s>, step_id: &str, key_fn: Py<PyAny>, ctx: &
                     if failure.is_some() || shared.stopping() {
                         return;
                     }
-                    let counts = &mut open.entry(epoch).or_insert_with(|| (cap.delayed(&epoch, 0), HashMap::new())).1;
+                    let counts =
+                        &mut open.entry(epoch).or_insert_with(|| (cap.delayed(&epoch, 0), HashMap::default())).1;
                     for item in &batch.items {
                         let item = item.bind(py);
                         match count_key(&step_id, key_fn, item) {

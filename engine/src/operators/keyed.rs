@@ -64,17 +64,31 @@ pub trait KeyedLogic: 'static {
 
 /// Split keyed items and group them by key, keys in sorted order.
 pub fn group_by_key<'py>(py: Python<'py>, step_id: &str, items: &[Py<PyAny>]) -> Result<Vec<KeyGroup<'py>>, RunError> {
-    let mut split = Vec::with_capacity(items.len());
+    let mut keys = Vec::with_capacity(items.len());
+    let mut values = Vec::with_capacity(items.len());
     for item in items {
-        split.push(keys::split(step_id, item.bind(py))?);
+        let (key, value) = keys::split(step_id, item.bind(py))?;
+        keys.push(key);
+        values.push(Some(value));
     }
+    // Read each key's text once; comparisons then are plain `str` compares.
+    let texts = keys
+        .iter()
+        .map(|k| k.to_str())
+        .collect::<PyResult<Vec<&str>>>()
+        .map_err(|e| RunError::user_type(e.to_string()))?;
+    let mut order: Vec<usize> = (0..items.len()).collect();
     // A stable sort keeps each key's values in arrival order.
-    split.sort_by(|(a, _), (b, _)| a.to_str().unwrap_or_default().cmp(b.to_str().unwrap_or_default()));
+    order.sort_by(|&a, &b| texts[a].cmp(texts[b]));
     let mut groups: Vec<KeyGroup<'py>> = Vec::new();
-    for (key, value) in split {
-        match groups.last_mut() {
-            Some(last) if last.key.to_str().ok() == key.to_str().ok() => last.values.push(value),
-            _ => groups.push(KeyGroup { key, values: vec![value] }),
+    let mut last: Option<&str> = None;
+    for i in order {
+        let value = values[i].take().expect("each value is taken once");
+        if last == Some(texts[i]) {
+            groups.last_mut().expect("a group for the last key").values.push(value);
+        } else {
+            last = Some(texts[i]);
+            groups.push(KeyGroup { key: keys[i].clone(), values: vec![value] });
         }
     }
     Ok(groups)

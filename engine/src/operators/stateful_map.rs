@@ -4,7 +4,7 @@
 //! The state lives in a Rust map; Python runs only the mapper. A returned
 //! state of `None` discards the key's state.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use pyo3::prelude::*;
 
@@ -22,7 +22,7 @@ struct StatefulMap {
 }
 
 pub fn stateful_map<'s>(up: &PyStream<'s>, step_id: &str, mapper: Py<PyAny>, flat: bool, ctx: &Ctx) -> PyStream<'s> {
-    let logic = StatefulMap { step_id: step_id.to_string(), mapper, flat, states: HashMap::new() };
+    let logic = StatefulMap { step_id: step_id.to_string(), mapper, flat, states: HashMap::default() };
     keyed(up, step_id, logic, ctx)
 }
 
@@ -46,7 +46,10 @@ impl KeyedLogic for StatefulMap {
         let py = group.key.py();
         let mapper = self.mapper.bind(py);
         let key = group.key.to_str().map_err(|e| RunError::user_type(e.to_string()))?;
-        let mut state = self.states.remove(key).map(|s| s.into_bound(py));
+        // Take the state out (without freeing the map's key), thread it
+        // through the values, and put it back or drop the entry.
+        let slot = self.states.get_mut(key).map(|s| std::mem::replace(s, py.None()));
+        let mut state = slot.map(|s| s.into_bound(py));
         for value in &group.values {
             let current = state.take().unwrap_or_else(|| py.None().into_bound(py));
             let res = call2(mapper, &current, value)
@@ -58,7 +61,7 @@ impl KeyedLogic for StatefulMap {
                 let iter = emit.try_iter().map_err(|_| self.shape_error(mapper, &res))?;
                 for w in iter {
                     out.push(pair(
-                        &group.key,
+                        group.key.as_any(),
                         w.map_err(|err| user_error(&self.step_id, "mapper", mapper, Some(value), err))?,
                     ));
                 }
@@ -67,8 +70,15 @@ impl KeyedLogic for StatefulMap {
             }
             state = (!new_state.is_none()).then_some(new_state);
         }
-        if let Some(state) = state {
-            self.states.insert(key.to_owned(), state.unbind());
+        match (state, self.states.get_mut(key)) {
+            (Some(state), Some(slot)) => *slot = state.unbind(),
+            (Some(state), None) => {
+                self.states.insert(key.to_owned(), state.unbind());
+            }
+            (None, Some(_)) => {
+                self.states.remove(key);
+            }
+            (None, None) => {}
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! process of a cluster.
 
 pub mod build;
+pub mod cluster;
 pub mod control;
 pub mod partitions;
 pub mod shared;
@@ -84,37 +85,41 @@ fn run_threads(
     if threads == 0 {
         return Err(RunError::user_value("the number of workers per process must be at least 1"));
     }
-    let communication = if addresses.len() <= 1 {
-        timely::CommunicationConfig::Process(threads)
-    } else {
-        if process >= addresses.len() {
-            return Err(RunError::user_value(format!(
-                "process id {process} is out of range for a cluster of {} addresses; \
-                 use an id from 0 to {}",
-                addresses.len(),
-                addresses.len() - 1
-            )));
-        }
-        timely::CommunicationConfig::Cluster { threads, process, addresses, report: false, zerocopy: false }
-    };
-    let config = timely::Config { communication, worker: timely::WorkerConfig::default() };
+    let cluster = addresses.len() > 1;
+    if cluster && process >= addresses.len() {
+        return Err(RunError::user_value(format!(
+            "process id {process} is out of range for a cluster of {} addresses; use an id from 0 to {}",
+            addresses.len(),
+            addresses.len() - 1
+        )));
+    }
     let finished = Arc::new(AtomicUsize::new(0));
-    let guards = {
+    let work = {
         let shared = Arc::clone(shared);
         let finished = Arc::clone(&finished);
-        // Connecting to the other processes blocks until they are all up.
-        py.detach(move || {
-            timely::execute(config, move |worker| {
-                let result =
-                    catch_unwind(AssertUnwindSafe(|| worker::worker_main(worker, &plan, &cfg, &shared, false)));
-                finished.fetch_add(1, Ordering::SeqCst);
-                if let Err(panic) = result {
-                    std::panic::resume_unwind(panic);
-                }
-            })
-        })
-        .map_err(|e| RunError::External(format!("could not start the cluster: {e}")))?
+        move |worker: &mut timely::worker::Worker| {
+            let result = catch_unwind(AssertUnwindSafe(|| worker::worker_main(worker, &plan, &cfg, &shared, false)));
+            finished.fetch_add(1, Ordering::SeqCst);
+            if let Err(panic) = result {
+                std::panic::resume_unwind(panic);
+            }
+        }
     };
+    // Connecting to the other processes blocks until they are all up.
+    let guards = py.detach(move || {
+        if cluster {
+            let sockets = cluster::connect(&addresses, process, cluster::connect_timeout())?;
+            let (builders, network) = cluster::allocators(sockets, process, threads)?;
+            timely::execute::execute_from(builders, network, timely::WorkerConfig::default(), work)
+        } else {
+            let config = timely::Config {
+                communication: timely::CommunicationConfig::Process(threads),
+                worker: timely::WorkerConfig::default(),
+            };
+            timely::execute(config, work)
+        }
+        .map_err(|e| RunError::External(format!("could not start the workers: {e}")))
+    })?;
     // Wait here rather than in `join`, so that Ctrl-C reaches Python.
     while finished.load(Ordering::SeqCst) < threads {
         if let Err(err) = py.check_signals() {

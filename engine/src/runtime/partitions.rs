@@ -99,7 +99,8 @@ pub fn assign_all(worker: &mut Worker, plan: &Plan) -> RunResult<Assignments> {
         }
     }
     drop(input);
-    worker.step_while(|| !probe.done());
+    // Park between steps: the other processes may still be starting.
+    worker.step_or_park_while(Some(std::time::Duration::from_millis(1)), || !probe.done());
     if let Some(err) = failure {
         return Err(err);
     }
