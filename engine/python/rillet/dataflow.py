@@ -600,6 +600,13 @@ def _make_op_function(
                 val._get_scopes() for val in arguments.values() if _has_scope(val)
             )
         )
+        if not outer_scopes:
+            msg = (
+                f"operator {cls.__name__!r} step {step_name!r} got no `Stream` "
+                "or `Dataflow` argument, so there is nowhere to add it; pass "
+                "at least one upstream stream"
+            )
+            raise AssertionError(msg)
         if len(outer_scopes) != 1:
             msg = (
                 f"operator {cls.__name__!r} step {step_name!r} got streams "
