@@ -661,7 +661,7 @@ def _make_op_function(
 
         if any(s.step_id == step.step_id for s in outer.substeps):
             msg = (
-                f"step ID {step.step_id!r} is already taken at this level of "
+                f"step ID {step.step_id!r} already exists at this level of "
                 "the dataflow; two steps at the same level can't share an ID "
                 f"because their streams would collide; give this {cls.__name__!r} step a "
                 f"different `step_id` than {step_name!r}"
