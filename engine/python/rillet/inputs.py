@@ -367,8 +367,7 @@ class SimplePollingSource(FixedPartitionedSource[X, Sn]):
         >>> SimplePollingSource.Retry(timedelta(seconds=1)).timeout
         datetime.timedelta(seconds=1)
 
-        :arg timeout: How long to wait before calling `next_item`
-            again.
+        :arg timeout: Delay until `next_item` is tried again.
         """
 
         timeout: timedelta

@@ -65,8 +65,8 @@ def _parse_flow_expr(module_name: str, expr_str: str) -> Tuple[str, list, dict]:
         expr = ast.parse(expr_str.strip(), mode="eval").body
     except SyntaxError:
         msg = (
-            f"can't parse {expr_str!r} in {where!r} as a variable name or a "
-            "function call; use `module:flow` or `module:make_flow(args)`"
+            f"can't parse {expr_str!r} in {where!r} as a name or a call; "
+            "use `module:flow` or `module:make_flow(args)`"
         )
         raise SyntaxError(msg) from None
 
@@ -224,10 +224,10 @@ def _create_arg_parser():
     parser.add_argument(
         "import_str",
         type=str,
-        help="Dataflow import string in the format "
-        "<module_name>[:<dataflow_variable_or_factory>] "
-        "Example: src.dataflow or src.dataflow:flow or "
-        "src.dataflow:get_flow('string_argument')",
+        help="Where the dataflow is: 'module' or 'path/to/file.py', optionally "
+        "followed by ':name' for a Dataflow variable (default 'flow') or "
+        "':factory(args)' for a function returning one, e.g. "
+        "\"my_pkg.flows:build('in.txt')\"",
     )
     parser.add_argument(
         "-s",
@@ -252,7 +252,7 @@ def _parse_args():
         "-w",
         "--workers-per-process",
         type=int,
-        help="Number of workers for each process",
+        help="Worker threads in this process",
         default=1,
         action=_EnvDefault,
         envvar="RILLET_WORKERS_PER_PROCESS",
@@ -261,7 +261,7 @@ def _parse_args():
         "-i",
         "--process-id",
         type=int,
-        help="Process id",
+        help="Index of this process in the cluster, from 0",
         action=_EnvDefault,
         envvar="RILLET_PROCESS_ID",
     )

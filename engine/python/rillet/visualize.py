@@ -9,8 +9,8 @@ $ python -m rillet.visualize my_module:flow -o json
 ```
 
 Paste Mermaid output into any Mermaid renderer (https://mermaid.js.org/)
-and PlantUML output into PlantUML (https://plantuml.com/). The JSON is
-Rillet's own format, meant for debugging and tests.
+and PlantUML output into PlantUML (https://plantuml.com/). JSON output
+uses Rillet's own format, meant for debugging and tests.
 
 >>> import rillet.operators as op
 >>> from rillet.dataflow import Dataflow
@@ -343,15 +343,15 @@ def _parse_args() -> argparse.Namespace:
 
         Redirect the output to a file and render it with Mermaid
         (https://mermaid.js.org/) or PlantUML (https://plantuml.com/).
-        The JSON format is Rillet's own, for debugging.""",
+        JSON output uses Rillet's own format, for debugging.""",
     )
     parser.add_argument(
         "import_str",
         type=str,
-        help="Dataflow import string in the format "
-        "<module_name>[:<dataflow_variable_or_factory>] "
-        "Example: src.dataflow or src.dataflow:flow or "
-        "src.dataflow:get_flow('string_argument')",
+        help="Where the dataflow is: 'module' or 'path/to/file.py', optionally "
+        "followed by ':name' for a Dataflow variable (default 'flow') or "
+        "':factory(args)' for a function returning one, e.g. "
+        "\"my_pkg.flows:build('in.txt')\"",
     )
     parser.add_argument(
         "-o",

@@ -126,7 +126,7 @@ class DirSource(FixedPartitionedSource[str, int]):
 
         :arg batch_size: Most lines per batch. Defaults to 1000.
 
-        :arg get_fs_id: Called with the directory; returns an ID of its
+        :arg get_fs_id: Given the directory, returns an ID of its
             filesystem that is the same on every worker and every run.
             Defaults to the device number. If all workers see the same
             files, return a constant like `"SHARED"`.
@@ -210,7 +210,7 @@ class FileSource(FixedPartitionedSource[str, int]):
 
         :arg batch_size: Most lines per batch. Defaults to 1000.
 
-        :arg get_fs_id: Called with the file's directory; returns an ID
+        :arg get_fs_id: Given the file's directory, returns an ID
             of its filesystem that is the same on every worker and
             every run. Defaults to the device number. If all workers
             see the same file, return a constant like `"SHARED"`.
@@ -273,7 +273,7 @@ class _CSVPartition(StatefulSourcePartition[Dict[str, str], int]):
 
 
 class CSVSource(FixedPartitionedSource[Dict[str, str], int]):
-    """Read a CSV file row by row, as dicts keyed by the header's columns.
+    """Read a CSV file one row at a time, each row a dict by column name.
 
     Partitioning and resuming work like `FileSource`. All values are
     strings.

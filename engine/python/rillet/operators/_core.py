@@ -104,7 +104,7 @@ def branch(
     branch_eg.odds: 3
     branch_eg.evens: 4
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream to split.
 
@@ -151,7 +151,7 @@ def flat_map_batch(
     flat_map_batch_eg.out: 20
     flat_map_batch_eg.out: 30
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream.
 
@@ -185,7 +185,7 @@ def input(  # noqa: A001
     input_eg.out: 10
     input_eg.out: 20
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg flow: The dataflow to add the input to.
 
@@ -221,7 +221,7 @@ def inspect_debug(
     inspect_debug_eg.peek W0 @1: 'a'
     inspect_debug_eg.peek W0 @1: 'b'
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream.
 
@@ -316,7 +316,7 @@ def merge(
     >>> sorted(out)
     [1, 2, 3]
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg *ups: The streams to combine; at least one.
 
@@ -347,7 +347,7 @@ def output(step_id: str, up: Stream[X], sink: Sink[X]) -> None:
     hello
     world
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Items to write; see the sink's documentation for the
         shape it needs (partitioned sinks need `(key, value)` items).
@@ -384,7 +384,7 @@ def redistribute(step_id: str, up: Stream[X]) -> Stream[X]:
     With `python -m rillet.run -w 2 ...` the items would be spread
     over workers `W0` and `W1`.
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream.
 
@@ -464,8 +464,8 @@ class StatefulBatchLogic(ABC, Generic[V, W, S]):
     def notify_at(self) -> Optional[datetime]:
         """The next time `on_notify` should be called, if any.
 
-        Asked right after the logic is built and after every call of
-        the `on_*` methods that keeps it. Only one time is stored: if
+        Asked once when the logic is created, and again after each
+        `on_*` call that keeps it. Only one time is stored: if
         you need several, keep them yourself and return the earliest.
         `None` (the default) means no notification.
 
@@ -522,7 +522,7 @@ def stateful_batch(
     stateful_batch_eg.out: ('b', 2)
     stateful_batch_eg.out: ('a', 4)
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 

@@ -290,7 +290,7 @@ def join(
     >>> sorted(out)
     [('1', ('ann', 41)), ('2', ('bob', None))]
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg *sides: The keyed streams to join.
 

@@ -83,7 +83,8 @@ class StatefulLogic(ABC, Generic[V, W, S]):
     def on_item(self, value: V) -> Tuple[Iterable[W], bool]:
         """Handle one new value of this key.
 
-        :arg value: The value of the upstream `(key, value)` item.
+        :arg value: The `value` part of a `(key, value)` item from
+            upstream.
 
         :returns: `(values_to_emit, discard)`. The values are emitted
             as `(key, value)`.
@@ -112,8 +113,8 @@ class StatefulLogic(ABC, Generic[V, W, S]):
     def notify_at(self) -> Optional[datetime]:
         """The next time `on_notify` should be called, if any.
 
-        Asked right after the logic is built and after every call of
-        the `on_*` methods that keeps it. Only one time is stored;
+        Asked once when the logic is created, and again after each
+        `on_*` call that keeps it. Only one time is stored;
         return the earliest one you need. `None` (the default) means
         no notification.
 
@@ -204,7 +205,7 @@ def stateful(
     >>> run_main(flow)
     stateful_eg.out: ('a', (1, 2))
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -280,7 +281,7 @@ def collect(
     collect_eg.out: ('a', [1, 2])
     collect_eg.out: ('a', [3])
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -323,9 +324,9 @@ def count_final(
     count_final_eg.out: ('a', 1)
     count_final_eg.out: ('b', 2)
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
-    :arg up: Stream of items to count.
+    :arg up: The items to count.
 
     :arg key: Returns the `str` key to count an item under.
 
@@ -381,7 +382,7 @@ def fold_final(
     fold_final_eg.out: ('a', [1, 2])
     fold_final_eg.out: ('b', [5])
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -440,7 +441,7 @@ def max_final(
     max_final_eg.out: ('a', 7)
     max_final_eg.out: ('b', 1)
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -493,7 +494,7 @@ def min_final(
     min_final_eg.out: ('a', 3)
     min_final_eg.out: ('b', 1)
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -532,7 +533,7 @@ def reduce_final(
     reduce_final_eg.out: ('a', 3)
     reduce_final_eg.out: ('b', 5)
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -618,7 +619,7 @@ def stateful_flat_map(
     stateful_flat_map_eg.out: ('a', 5)
     stateful_flat_map_eg.out: ('a', 5)
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -663,7 +664,7 @@ def stateful_map(
     stateful_map_eg.out: ('b', 1)
     stateful_map_eg.out: ('a', 2)
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 

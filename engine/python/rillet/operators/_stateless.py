@@ -93,7 +93,7 @@ def flat_map(
     flat_map_eg.out: 'or'
     flat_map_eg.out: 'not'
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream.
 
@@ -132,7 +132,7 @@ def flat_map_value(
     flat_map_value_eg.out: ('a', 'y')
     flat_map_value_eg.out: ('b', 'z')
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -169,7 +169,7 @@ def flatten(
     flatten_eg.out: 2
     flatten_eg.out: 3
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream of iterables.
 
@@ -207,7 +207,7 @@ def filter(  # noqa: A001
     filter_eg.out: 1
     filter_eg.out: 3
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream.
 
@@ -242,7 +242,7 @@ def filter_value(
     >>> run_main(flow)
     filter_value_eg.out: ('b', 2)
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -282,7 +282,7 @@ def filter_map(
     filter_map_eg.out: 1
     filter_map_eg.out: 3
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream.
 
@@ -319,7 +319,7 @@ def filter_map_value(
     >>> run_main(flow)
     filter_map_value_eg.out: ('a', 1)
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -359,7 +359,7 @@ def inspect(
     inspect_eg.peek: 'a'
     inspect_eg.peek: 'b'
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream.
 
@@ -393,7 +393,7 @@ def key_on(step_id: str, up: Stream[X], key: Callable[[X], str]) -> KeyedStream[
     >>> run_main(flow)
     key_on_eg.out: ('ann', {'user': 'ann', 'n': 1})
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream.
 
@@ -431,7 +431,7 @@ def key_rm(step_id: str, up: KeyedStream[X]) -> Stream[X]:
     key_rm_eg.out: 1
     key_rm_eg.out: 2
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -467,7 +467,7 @@ def map(  # noqa: A001
     map_eg.out: 4
     map_eg.out: 9
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream.
 
@@ -499,7 +499,7 @@ def map_value(
     map_value_eg.out: ('a', 2)
     map_value_eg.out: ('b', 4)
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Keyed stream.
 
@@ -562,7 +562,7 @@ def raises(
     ...     print("failed as expected")
     failed as expected
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: A stream that should have no items; the first item raises
         a `RuntimeError`.
@@ -660,7 +660,7 @@ def enrich_cached(
     enrich_cached_eg.out: ('pear', 4)
     enrich_cached_eg.out: ('apple', 3)
 
-    :arg step_id: Unique ID.
+    :arg step_id: Step ID, unique among its sibling steps.
 
     :arg up: Stream.
 
