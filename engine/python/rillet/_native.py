@@ -39,8 +39,17 @@ def load() -> ModuleType:
 
 
 def bind(namespace: dict, names: Iterable[str]) -> None:
-    """Copy the runtime entry points into a module's namespace, if built."""
-    engine = try_load()
+    """Copy the runtime entry points into a module's namespace, if built.
+
+    A native module that exists but fails to import (say, built for
+    another Python) leaves the names unbound too, so building
+    dataflows keeps working; using a runtime name then raises the real
+    import error.
+    """
+    try:
+        engine = try_load()
+    except ImportError:
+        return
     if engine is not None:
         for name in names:
             namespace[name] = getattr(engine, name)
