@@ -1,16 +1,10 @@
-"""Each worker emits three items naming itself; shows worker layout.
-
-Several worker threads share stdout here, so the sink writes each batch
-with one `write` call (StdOutSink writes the line and the newline
-separately, which can interleave between threads).
-"""
-
-import sys
+"""Each worker emits three items naming itself; shows worker layout."""
 
 import rillet.operators as op
 from rillet.dataflow import Dataflow
 from rillet.inputs import DynamicSource, StatelessSourcePartition
-from rillet.outputs import DynamicSink, StatelessSinkPartition
+
+from flows.line_sink import LineSink
 
 
 class _Part(StatelessSourcePartition):
@@ -26,17 +20,6 @@ class _Part(StatelessSourcePartition):
 class PerWorker(DynamicSource):
     def build(self, step_id, worker_index, worker_count):
         return _Part(worker_index, worker_count)
-
-
-class _LinePart(StatelessSinkPartition):
-    def write_batch(self, items):
-        sys.stdout.write("".join(f"{x}\n" for x in items))
-        sys.stdout.flush()
-
-
-class LineSink(DynamicSink):
-    def build(self, step_id, worker_index, worker_count):
-        return _LinePart()
 
 
 flow = Dataflow("per_worker")
