@@ -78,9 +78,9 @@ def test_visualize_json_matches_to_json():
     "import_str,needle",
     [
         ("no_such_module:flow", "could not import 'no_such_module'"),
-        ("cli_flow:missing", "has no attribute 'missing'"),
-        ("cli_flow:not_a_flow", "not a Rillet `Dataflow`"),
-        ("cli_flow:make_flow(1, 2, 3)", "can't be called with those arguments"),
+        ("cli_flow:missing", "Failed to find attribute 'missing'"),
+        ("cli_flow:not_a_flow", "valid Rillet dataflow was not obtained"),
+        ("cli_flow:make_flow(1, 2, 3)", "could not be called with the specified arguments"),
         ("cli_flow:make_flow(x)", "must be Python literals"),
         ("cli_flow:a.b", "give a variable name or a function call"),
     ],

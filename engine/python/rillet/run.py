@@ -140,7 +140,10 @@ def _locate_dataflow(module_name, dataflow_name):
     try:
         attr = getattr(module, name)
     except AttributeError as ex:
-        msg = f"module {module.__name__!r} has no attribute {name!r}"
+        msg = (
+            f"Failed to find attribute {name!r} in {module.__name__!r}; check "
+            "the name after ':' in the import string"
+        )
         raise AttributeError(msg) from ex
 
     if inspect.isfunction(attr):
@@ -150,8 +153,9 @@ def _locate_dataflow(module_name, dataflow_name):
             if not _called_with_wrong_args(attr):
                 raise
             msg = (
-                f"the factory {dataflow_name!r} in module {module.__name__!r} "
-                "can't be called with those arguments; check its signature"
+                f"The factory {dataflow_name!r} in module {module.__name__!r} "
+                "could not be called with the specified arguments; check its "
+                "signature"
             )
             raise TypeError(msg) from ex
     else:
@@ -160,9 +164,9 @@ def _locate_dataflow(module_name, dataflow_name):
     if isinstance(flow, Dataflow):
         return flow
     msg = (
-        f"'{module.__name__}:{dataflow_name}' is a {type(flow)!r}, not a "
-        "Rillet `Dataflow`; point at a `Dataflow` variable or a function "
-        "returning one"
+        "A valid Rillet dataflow was not obtained from "
+        f"'{module.__name__}:{dataflow_name}' (got a {type(flow)!r}); point "
+        "at a `Dataflow` variable or a function returning one"
     )
     raise RuntimeError(msg)
 
@@ -286,7 +290,7 @@ def _parse_args():
         hostfile = env.get("RILLET_HOSTFILE_PATH")
         if hostfile is None:
             parser.error(
-                "a process ID was given (-i/--process-id) but no addresses; "
+                "the addresses option is required if a process_id is passed; "
                 "pass all processes' addresses with -a/--addresses, "
                 "RILLET_ADDRESSES or RILLET_HOSTFILE_PATH"
             )
@@ -314,4 +318,9 @@ def _main() -> None:
 
 
 if __name__ == "__main__":
-    _main()
+    try:
+        _main()
+    except KeyboardInterrupt:
+        # Ctrl-C: the runtime has stopped. Exit the way shells report
+        # SIGINT, without a traceback.
+        sys.exit(130)

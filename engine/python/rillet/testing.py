@@ -441,4 +441,9 @@ if __name__ == "__main__":
     _args = vars(_parse_args())
     _import_str = _args.pop("import_str")
     _processes = _args.pop("processes")
-    asyncio.run(_testing_cli_main(_import_str, _processes, _args))
+    try:
+        asyncio.run(_testing_cli_main(_import_str, _processes, _args))
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the child processes too; exit like a shell
+        # reports SIGINT, without a traceback.
+        sys.exit(130)
