@@ -50,7 +50,7 @@ def test_testing_cli_two_processes(cli):
     _wait_testing_ports()
     res = cli.run("testing", "flows.wordcount:flow", "-p", "2", timeout=90)
     assert res.returncode == 0, res.stderr
-    assert sorted(_lines(res.stdout, COUNT)) == _expected_counts(2)
+    assert sorted(_lines(res.stdout, COUNT)) == _expected_counts(2), res.stdout
 
 
 def test_testing_cli_two_processes_two_workers(cli):

@@ -1,10 +1,16 @@
 """Every worker reads the same words; counts are combined across
-workers and processes, so the totals prove the exchange works."""
+workers and processes, so the totals prove the exchange works.
+
+Under `python -m rillet.testing -p 2` both processes share one stdout
+pipe; LineSink's single write per batch keeps lines whole (StdOutSink
+writes the newline separately, so lines of two processes can mix).
+"""
 
 import rillet.operators as op
-from rillet.connectors.stdio import StdOutSink
 from rillet.dataflow import Dataflow
 from rillet.inputs import DynamicSource, StatelessSourcePartition
+
+from flows.line_sink import LineSink
 
 WORDS = "apple banana cherry apple banana apple date".split()
 
@@ -28,4 +34,4 @@ flow = Dataflow("wordcount")
 s = op.input("inp", flow, EveryWorker())
 s = op.count_final("count", s, lambda w: w)
 s = op.map("fmt", s, lambda kv: f"{kv[0]}={kv[1]}")
-op.output("out", s, StdOutSink())
+op.output("out", s, LineSink())
