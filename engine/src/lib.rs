@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod codec;
 pub mod errors;
+pub mod iterate;
 pub mod keys;
 pub mod operators;
 pub mod plan;
@@ -124,5 +125,6 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_main, m)?)?;
     m.add_function(wrap_pyfunction!(cluster_main, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(iterate::take_batch, m)?)?;
     Ok(())
 }

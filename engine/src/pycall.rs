@@ -112,3 +112,28 @@ pub fn unpack2<'py>(res: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyAny>, Bound
     let b = iter.next()?.ok()?;
     iter.next().is_none().then_some((a, b))
 }
+
+/// Run `f` on this (non-Python) thread with a Python thread state that
+/// lives as long as `f`, without holding the GIL.
+///
+/// Without it, every `Python::attach` on a worker thread creates and then
+/// destroys a thread state (an allocation, a `munmap`, and any
+/// `threading.local` data lost between batches). With it, an attach only
+/// takes the GIL.
+pub fn with_thread_state<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: the interpreter is initialised (this module was imported by
+    // it). `PyGILState_Ensure` gives this thread a state and the GIL;
+    // `PyEval_SaveThread` releases the GIL but keeps the state, which the
+    // GILState API then reuses for every nested ensure/release pair (what
+    // `Python::attach` does here, as pyo3 sees this thread as detached).
+    // The two calls are undone in reverse order; `f` must not unwind, and
+    // callers pass a `catch_unwind`.
+    unsafe {
+        let gil = ffi::PyGILState_Ensure();
+        let saved = ffi::PyEval_SaveThread();
+        let result = f();
+        ffi::PyEval_RestoreThread(saved);
+        ffi::PyGILState_Release(gil);
+        result
+    }
+}

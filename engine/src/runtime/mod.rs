@@ -98,7 +98,9 @@ fn run_threads(
         let shared = Arc::clone(shared);
         let finished = Arc::clone(&finished);
         move |worker: &mut timely::worker::Worker| {
-            let result = catch_unwind(AssertUnwindSafe(|| worker::worker_main(worker, &plan, &cfg, &shared, false)));
+            let result = crate::pycall::with_thread_state(|| {
+                catch_unwind(AssertUnwindSafe(|| worker::worker_main(worker, &plan, &cfg, &shared, false)))
+            });
             finished.fetch_add(1, Ordering::SeqCst);
             if let Err(panic) = result {
                 std::panic::resume_unwind(panic);
