@@ -97,12 +97,6 @@ def test_run_process_id_requires_addresses(cli):
     assert "the addresses option is required if a process_id is passed" in res.stderr
 
 
-def test_run_recovery_requires_intervals(cli, tmp_path):
-    res = cli.run("run", "flows.simple:flow", "-r", str(tmp_path))
-    assert res.returncode == 2
-    assert "-s/--snapshot_interval" in res.stderr
-
-
 def test_run_help_lists_options(cli):
     res = cli.run("run", "--help")
     assert res.returncode == 0
