@@ -60,6 +60,14 @@ def test_testing_cli_two_processes_two_workers(cli):
     assert sorted(_lines(res.stdout, WORKER)) == sorted(f"w{w}/4-{i}" for w in range(4) for i in range(3))
 
 
+def test_testing_cli_processes_env_var(cli):
+    _wait_testing_ports()
+    env = cli.env(**{cli.var("PROCESSES"): "2"})
+    res = cli.run("testing", "flows.wordcount:flow", env=env, timeout=90)
+    assert res.returncode == 0, res.stderr
+    assert sorted(_lines(res.stdout, COUNT)) == _expected_counts(2), res.stdout
+
+
 def test_testing_cli_single_process_default(cli):
     res = cli.run("testing", "flows.wordcount:flow", timeout=60)
     assert res.returncode == 0, res.stderr

@@ -5,6 +5,7 @@ These emit once per key at end of input, in key order on one worker.
 
 import rillet.operators as op
 from rillet.dataflow import Dataflow
+from rillet.inputs import DynamicSource, StatelessSourcePartition
 from rillet.testing import TestingSink, TestingSource
 
 
@@ -121,3 +122,36 @@ def test_max_final_ties_keep_first(entry_point, check_keyed):
     entry_point(flow)
     assert hi == [("k", (1, "first"))]
     assert lo == [("k", (1, "first"))]
+
+
+class _SameKeysPartition(StatelessSourcePartition):
+    def __init__(self, worker_index):
+        self.items = [("k1", 1), ("k2", 10), ("k1", 100)]
+        self.worker_index = worker_index
+
+    def next_batch(self):
+        if not self.items:
+            raise StopIteration()
+        k, v = self.items.pop(0)
+        return [(k, v * (self.worker_index + 1))]
+
+
+class _SameKeysEveryWorker(DynamicSource):
+    def build(self, step_id, worker_index, worker_count):
+        return _SameKeysPartition(worker_index)
+
+
+def test_keys_from_all_workers_meet_in_one_state(entry_point):
+    # Every worker emits the same keys; each key's state must see the
+    # values from all workers.
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, _SameKeysEveryWorker())
+    s = op.fold_final("fold", s, list, lambda acc, v: sorted(acc + [v]))
+    out = []
+    op.output("out", s, TestingSink(out))
+    entry_point(flow)
+    ws = range(1, entry_point.workers + 1)
+    assert sorted(out) == [
+        ("k1", sorted([1 * w for w in ws] + [100 * w for w in ws])),
+        ("k2", sorted(10 * w for w in ws)),
+    ]
