@@ -399,3 +399,59 @@ def test_backpressure_input_waits_for_old_epochs(entry_point):
             missing = [y for y in range(1, x - 1) if y not in written]
             assert missing == [], f"read {x} while {missing} unwritten"
     assert written == set(range(1, 31))
+
+
+class _SnapPartition(StatefulSourcePartition):
+    def __init__(self, log, n):
+        self.log = log
+        self.n = n
+        self.i = 0
+
+    def next_batch(self):
+        if self.i >= self.n:
+            self.log.append("eof")
+            raise StopIteration()
+        self.i += 1
+        self.log.append(f"batch{self.i}")
+        return [self.i]
+
+    def snapshot(self):
+        self.log.append(f"snap{self.i}")
+        return self.i
+
+    def close(self):
+        self.log.append("close")
+
+
+class _SnapSource(FixedPartitionedSource):
+    def __init__(self, log):
+        self.log = log
+
+    def list_parts(self):
+        return ["one"]
+
+    def build_part(self, step_id, for_part, resume_state):
+        return _SnapPartition(self.log, 3)
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [
+        (None, ["batch1", "batch2", "batch3", "eof", "snap3", "close"]),
+        (
+            timedelta(0),
+            ["batch1", "snap1", "batch2", "snap2", "batch3", "snap3", "eof", "snap3", "close"],
+        ),
+    ],
+    ids=["default", "zero"],
+)
+def test_source_snapshot_at_each_epoch_end_and_before_close(entry_point, interval, expected):
+    # Even without recovery the engine snapshots each partition when an
+    # epoch ends, and once more at EOF right before close().
+    log = []
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, _SnapSource(log))
+    op.output("out", s, TestingSink([]))
+    kw = {} if interval is None else {"epoch_interval": interval}
+    entry_point(flow, **kw)
+    assert log == expected
