@@ -37,6 +37,16 @@ CLI_PKG = "bytewax" if PEER == "bytewax" else "rillet"
 ENV_PREFIX = "BYTEWAX_" if PEER == "bytewax" else "RILLET_"
 
 
+def pytest_configure(config):
+    # Also listed in pytest.ini; registered here so the marker exists
+    # whatever ini file a runner picks.
+    config.addinivalue_line(
+        "markers",
+        "rillet_only: checks a Rillet-specific promise that Bytewax 0.21.1 "
+        "does not give; skipped when RILLET_TEST_PEER=bytewax",
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     if PEER != "bytewax":
         return
