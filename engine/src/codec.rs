@@ -316,14 +316,29 @@ mod speed {
     fn codec_speed() {
         Python::attach(|py| {
             let items: Vec<Py<PyAny>> = (0..1000)
-                .map(|i| PyTuple::new(py, [PyString::new(py, &format!("{}", i % 1000)).into_any(), (i as i64).into_pyobject(py).unwrap().into_any()]).unwrap().into_any().unbind())
+                .map(|i| {
+                    PyTuple::new(
+                        py,
+                        [
+                            PyString::new(py, &format!("{}", i % 1000)).into_any(),
+                            (i as i64).into_pyobject(py).unwrap().into_any(),
+                        ],
+                    )
+                    .unwrap()
+                    .into_any()
+                    .unbind()
+                })
                 .collect();
             let t = std::time::Instant::now();
             let mut bytes: Vec<u8> = Vec::new();
-            for _ in 0..1000 { bytes = encode_batch(py, &items); }
+            for _ in 0..1000 {
+                bytes = encode_batch(py, &items);
+            }
             let enc = t.elapsed();
             let t = std::time::Instant::now();
-            for _ in 0..1000 { let _ = decode_batch(py, &bytes).unwrap(); }
+            for _ in 0..1000 {
+                let _ = decode_batch(py, &bytes).unwrap();
+            }
             let dec = t.elapsed();
             println!("encode {:?}/item decode {:?}/item", enc / 1_000_000, dec / 1_000_000);
         });

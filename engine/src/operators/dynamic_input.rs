@@ -18,6 +18,6 @@ pub fn build_part(
             let method = source.getattr("build").unwrap_or_else(|_| source.clone());
             user_error(step_id, "build", &method, None, err)
         })?;
-        Ok(Part::new(format!("worker {worker_index}"), part.unbind()))
+        Ok(Part::new(format!("worker {worker_index}"), part.unbind(), false))
     })
 }

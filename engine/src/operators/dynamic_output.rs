@@ -3,7 +3,7 @@
 use pyo3::prelude::*;
 use timely::dataflow::channels::pact::Pipeline;
 
-use super::output::{write_stream, Writer};
+use super::output::{write_stream, Parts, Writer};
 use super::{Ctx, PyStream};
 use crate::pycall::user_error;
 
@@ -14,12 +14,9 @@ pub fn dynamic_output<'s>(up: &PyStream<'s>, step_id: &str, sink: Py<PyAny>, ctx
             user_error(step_id, "build", &sink.getattr("build").unwrap_or_else(|_| sink.clone()), None, err)
         })
     });
-    let parts = match built {
-        Ok(part) => vec![Some(part)],
-        Err(err) => {
-            ctx.shared.fail(err);
-            Vec::new()
-        }
-    };
-    write_stream(up, Pipeline, Writer::new(step_id, parts, false), ctx)
+    let part = built.unwrap_or_else(|err| {
+        ctx.shared.fail(err);
+        Python::attach(|py| py.None())
+    });
+    write_stream(up, Pipeline, Writer::new(step_id, Parts::Dynamic(part)), ctx)
 }

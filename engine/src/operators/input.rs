@@ -40,12 +40,26 @@ pub struct Part {
     epoch_started: Instant,
     /// Seconds since the Unix epoch; `None` means "poll now".
     next_awake: Option<f64>,
+    /// A `StatefulSourcePartition`, snapshotted when its epoch ends.
+    stateful: bool,
     closed: bool,
 }
 
 impl Part {
-    pub fn new(label: String, part: Py<PyAny>) -> Self {
-        Self { label, part, cap: None, epoch_started: Instant::now(), next_awake: None, closed: false }
+    pub fn new(label: String, part: Py<PyAny>, stateful: bool) -> Self {
+        Self { label, part, cap: None, epoch_started: Instant::now(), next_awake: None, stateful, closed: false }
+    }
+
+    /// Bytewax snapshots a stateful partition whenever one of its epochs
+    /// ends, with or without recovery, and partitions can observe it.
+    fn snapshot(&self, py: Python<'_>, step_id: &str) -> Result<(), RunError> {
+        if !self.stateful {
+            return Ok(());
+        }
+        let part = self.part.bind(py);
+        part.call_method0("snapshot").map(drop).map_err(|err| {
+            user_error(step_id, "snapshot", &part.getattr("snapshot").unwrap_or_else(|_| part.clone()), None, err)
+        })
     }
 
     fn close(&mut self, py: Python<'_>, step_id: &str) -> Result<(), RunError> {
@@ -96,6 +110,16 @@ pub fn input<'s>(scope: Scope<'s, u64>, step_id: &str, parts: Vec<Part>, ctx: &C
             part.cap = Some(start.clone());
         }
         drop((cap, start));
+        // Bytewax asks each partition when to first poll it right after
+        // building it.
+        Python::attach(|py| {
+            for part in &mut parts {
+                match next_awake(py, &step_id, part) {
+                    Ok(at) => part.next_awake = at,
+                    Err(err) => return shared.fail(err),
+                }
+            }
+        });
         move |output| {
             if shared.stopping() {
                 return;
@@ -137,12 +161,15 @@ pub fn input<'s>(scope: Scope<'s, u64>, step_id: &str, parts: Vec<Part>, ctx: &C
                     }
                     if eof {
                         let mut done = parts.remove(i);
-                        if let Err(err) = done.close(py, &step_id) {
+                        if let Err(err) = done.snapshot(py, &step_id).and_then(|()| done.close(py, &step_id)) {
                             return shared.fail(err);
                         }
                         continue;
                     }
                     if now.duration_since(part.epoch_started) >= interval {
+                        if let Err(err) = part.snapshot(py, &step_id) {
+                            return shared.fail(err);
+                        }
                         part.cap.as_mut().expect("capability").downgrade(&(epoch + 1));
                         part.epoch_started = now;
                     }
@@ -150,9 +177,8 @@ pub fn input<'s>(scope: Scope<'s, u64>, step_id: &str, parts: Vec<Part>, ctx: &C
                         Some(t) => Duration::from_secs_f64((t - now_wall).max(0.0)),
                         None => Duration::ZERO,
                     };
-                    // Wake up in time to close the epoch even if the source sleeps.
-                    let epoch_left = interval.saturating_sub(now.duration_since(part.epoch_started));
-                    let wait = wait.min(epoch_left);
+                    // Like Bytewax, a sleeping partition holds its epoch open
+                    // until it wakes: the epoch advances after its next poll.
                     soonest = Some(soonest.map_or(wait, |s| s.min(wait)));
                     i += 1;
                 }

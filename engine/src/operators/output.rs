@@ -5,6 +5,7 @@
 //! value is written. `write_batch` is called once per partition per
 //! activation with everything that arrived; `close` once the upstream ends.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -19,19 +20,27 @@ use crate::keys::{self, PyDistributor};
 use crate::pycall::{call1, short_repr, user_error};
 use crate::runtime::partitions::PartAssignment;
 
-/// Built sink partitions, by partition index; `None` where another worker
-/// owns the partition.
+/// Where a writer's partitions come from.
+pub enum Parts {
+    /// A `DynamicSink`'s one partition on this worker, built up front.
+    Dynamic(Py<PyAny>),
+    /// A `FixedPartitionedSink`: partition keys by index, each built the
+    /// first time an item for it arrives (as Bytewax does), and
+    /// snapshotted when an epoch it was written in closes.
+    Partitioned { sink: Py<PyAny>, keys: Vec<String>, built: Vec<Option<Py<PyAny>>> },
+}
+
 pub struct Writer {
     step_id: String,
-    parts: Vec<Option<Py<PyAny>>>,
-    /// Items are `(partition index, value)` pairs rather than bare items.
-    indexed: bool,
+    parts: Parts,
+    /// Partition indexes written in each epoch not yet closed.
+    written: BTreeMap<u64, BTreeSet<usize>>,
     closed: bool,
 }
 
 impl Writer {
-    pub fn new(step_id: &str, parts: Vec<Option<Py<PyAny>>>, indexed: bool) -> Self {
-        Self { step_id: step_id.to_string(), parts, indexed, closed: false }
+    pub fn new(step_id: &str, parts: Parts) -> Self {
+        Self { step_id: step_id.to_string(), parts, written: BTreeMap::new(), closed: false }
     }
 
     fn method_error(&self, part: &Bound<'_, PyAny>, method: &str, err: PyErr) -> RunError {
@@ -39,34 +48,80 @@ impl Writer {
         user_error(&self.step_id, method, &func, None, err)
     }
 
-    fn write(&self, py: Python<'_>, items: Vec<Py<PyAny>>) -> Result<(), RunError> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        let mut per_part: Vec<Vec<Py<PyAny>>> = (0..self.parts.len()).map(|_| Vec::new()).collect();
-        for item in items {
-            if self.indexed {
-                let pair = item.bind(py).cast::<PyTuple>().expect("indexed items are tuples");
-                let index: usize = pair.get_item(0).and_then(|i| i.extract()).expect("partition index");
-                per_part[index].push(pair.get_item(1).expect("value").unbind());
-            } else {
-                per_part[0].push(item);
+    /// The partition at `index`, building it if needed.
+    fn part<'py>(&mut self, py: Python<'py>, index: usize) -> Result<Bound<'py, PyAny>, RunError> {
+        match &mut self.parts {
+            Parts::Dynamic(part) => Ok(part.bind(py).clone()),
+            Parts::Partitioned { sink, keys, built } => {
+                if let Some(part) = &built[index] {
+                    return Ok(part.bind(py).clone());
+                }
+                let sink = sink.bind(py);
+                let part =
+                    sink.call_method1("build_part", (&self.step_id, &keys[index], py.None())).map_err(|err| {
+                        let func = sink.getattr("build_part").unwrap_or_else(|_| sink.clone());
+                        user_error(&self.step_id, "build_part", &func, None, err)
+                    })?;
+                built[index] = Some(part.clone().unbind());
+                Ok(part)
             }
         }
-        for (part, values) in self.parts.iter().zip(per_part) {
-            let (Some(part), false) = (part, values.is_empty()) else {
+    }
+
+    fn write(&mut self, py: Python<'_>, epoch: u64, items: Vec<Py<PyAny>>) -> Result<(), RunError> {
+        let mut per_part: BTreeMap<usize, Vec<Py<PyAny>>> = BTreeMap::new();
+        match &self.parts {
+            Parts::Dynamic(_) => {
+                per_part.insert(0, items);
+            }
+            Parts::Partitioned { .. } => {
+                for item in items {
+                    let pair = item.bind(py).cast::<PyTuple>().expect("tagged items are tuples");
+                    let index: usize = pair.get_item(0).and_then(|i| i.extract()).expect("partition index");
+                    per_part.entry(index).or_default().push(pair.get_item(1).expect("value").unbind());
+                }
+            }
+        }
+        for (index, values) in per_part {
+            if values.is_empty() {
                 continue;
-            };
-            let part = part.bind(py);
+            }
+            let part = self.part(py, index)?;
             let list = PyList::new(py, values).expect("list from objects");
-            part.call_method1("write_batch", (list,)).map_err(|err| self.method_error(part, "write_batch", err))?;
+            part.call_method1("write_batch", (list,)).map_err(|err| self.method_error(&part, "write_batch", err))?;
+            if matches!(self.parts, Parts::Partitioned { .. }) {
+                self.written.entry(epoch).or_default().insert(index);
+            }
         }
         Ok(())
     }
 
+    /// Snapshot the partitions written in every epoch before `frontier`
+    /// (all of them when the frontier is empty).
+    fn close_epochs(&mut self, py: Python<'_>, frontier: Option<u64>) -> Result<(), RunError> {
+        while let Some((&epoch, _)) = self.written.first_key_value() {
+            if frontier.is_some_and(|f| epoch >= f) {
+                break;
+            }
+            let indexes = self.written.pop_first().expect("an entry").1;
+            for index in indexes {
+                let part = self.part(py, index)?;
+                part.call_method0("snapshot").map_err(|err| self.method_error(&part, "snapshot", err))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn built(&self) -> Vec<&Py<PyAny>> {
+        match &self.parts {
+            Parts::Dynamic(part) => vec![part],
+            Parts::Partitioned { built, .. } => built.iter().flatten().collect(),
+        }
+    }
+
     fn close(&mut self, py: Python<'_>) -> Result<(), RunError> {
         self.closed = true;
-        for part in self.parts.iter().flatten() {
+        for part in self.built() {
             let part = part.bind(py);
             part.call_method0("close").map_err(|err| self.method_error(part, "close", err))?;
         }
@@ -79,7 +134,7 @@ impl Drop for Writer {
         if !self.closed {
             // Torn down early (failure or abort): still release the sink.
             Python::attach(|py| {
-                for part in self.parts.iter().flatten() {
+                for part in self.built() {
                     let _ = part.bind(py).call_method0("close");
                 }
             });
@@ -97,21 +152,30 @@ where
     let name = writer.step_id.clone();
     up.clone().unary_frontier(pact, &name, move |_cap, _info| {
         move |(input, frontier), _output: &mut Output<'_>| {
-            Python::attach(|py| {
-                let mut items = Vec::new();
-                input.for_each(|_cap, batch| items.extend(batch.take()));
-                if shared.stopping() {
-                    return;
-                }
-                if let Err(err) = writer.write(py, items) {
-                    return shared.fail(err);
-                }
-                if frontier.is_empty() && !writer.closed {
-                    if let Err(err) = writer.close(py) {
-                        shared.fail(err);
-                    }
+            let mut arrived: BTreeMap<u64, Vec<Py<PyAny>>> = BTreeMap::new();
+            input.for_each(|cap, batch| {
+                if let Some(&epoch) = cap.least() {
+                    arrived.entry(epoch).or_default().extend(batch.take());
                 }
             });
+            if shared.stopping() || writer.closed {
+                return;
+            }
+            let result = Python::attach(|py| -> Result<(), RunError> {
+                for (epoch, items) in arrived {
+                    writer.close_epochs(py, Some(epoch))?;
+                    writer.write(py, epoch, items)?;
+                }
+                let frontier = frontier.frontier().first().copied();
+                writer.close_epochs(py, frontier)?;
+                if frontier.is_none() {
+                    writer.close(py)?;
+                }
+                Ok(())
+            });
+            if let Err(err) = result {
+                shared.fail(err);
+            }
         }
     })
 }
@@ -124,29 +188,9 @@ pub fn partitioned_output<'s>(
     assignment: &PartAssignment,
     ctx: &Ctx,
 ) -> PyStream<'s> {
-    let parts = Python::attach(|py| -> Result<Vec<Option<Py<PyAny>>>, RunError> {
-        let sink_ref = sink.bind(py);
-        (0..assignment.parts.len())
-            .map(|i| {
-                if assignment.owners[i] != ctx.worker_index {
-                    return Ok(None);
-                }
-                sink_ref
-                    .call_method1("build_part", (step_id, &assignment.parts[i], py.None()))
-                    .map(|p| Some(p.unbind()))
-                    .map_err(|err| {
-                        let func = sink_ref.getattr("build_part").unwrap_or_else(|_| sink_ref.clone());
-                        user_error(step_id, "build_part", &func, None, err)
-                    })
-            })
-            .collect()
-    });
-    let parts = parts.unwrap_or_else(|err| {
-        ctx.shared.fail(err);
-        Vec::new()
-    });
-
-    let tagged = tag_with_partition(up, step_id, sink, assignment.parts.len() as i64, ctx);
+    let n_parts = assignment.parts.len();
+    let tag_sink = Python::attach(|py| sink.clone_ref(py));
+    let tagged = tag_with_partition(up, step_id, tag_sink, n_parts as i64, ctx);
     let owners = Arc::new(assignment.owners.clone());
     let pact = DistributorPact(move |peers| {
         PyDistributor::new(peers, move |item: &Bound<'_, PyAny>| {
@@ -154,7 +198,9 @@ pub fn partitioned_output<'s>(
             owners.get(index).copied().unwrap_or(0) as u64
         })
     });
-    write_stream(&tagged, pact, Writer::new(step_id, parts, true), ctx)
+    let parts =
+        Parts::Partitioned { sink, keys: assignment.parts.clone(), built: (0..n_parts).map(|_| None).collect() };
+    write_stream(&tagged, pact, Writer::new(step_id, parts), ctx)
 }
 
 /// Turn each `(key, value)` into `(part_fn(key) % n_parts, value)` on the

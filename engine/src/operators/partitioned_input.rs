@@ -24,7 +24,7 @@ pub fn build_parts(
                     let method = source.getattr("build_part").unwrap_or_else(|_| source.clone());
                     user_error(step_id, "build_part", &method, None, err)
                 })?;
-                Ok(Part::new(format!("partition '{key}'"), part.unbind()))
+                Ok(Part::new(format!("partition '{key}'"), part.unbind(), true))
             })
             .collect()
     })
