@@ -40,3 +40,35 @@ pub fn take_batch<'py>(
     }
     Ok((PyList::new(py, items)?, None, false))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stops_at_the_size_at_a_marker_and_at_the_end() {
+        Python::attach(|py| {
+            let marker_type = py.eval(c"type('Marker', (), {})", None, None).unwrap();
+            let marker = marker_type.call0().unwrap();
+            let list = PyList::new(
+                py,
+                [
+                    1i64.into_pyobject(py).unwrap().into_any(),
+                    2i64.into_pyobject(py).unwrap().into_any(),
+                    marker.clone(),
+                    3i64.into_pyobject(py).unwrap().into_any(),
+                ],
+            )
+            .unwrap();
+            let it = list.try_iter().unwrap();
+            let types = PyTuple::new(py, [marker_type]).unwrap();
+            let (items, stop, done) = take_batch(&it, 1, &types).unwrap();
+            assert_eq!((items.len(), stop.is_none(), done), (1, true, false));
+            let (items, stop, done) = take_batch(&it, 10, &types).unwrap();
+            assert_eq!((items.len(), done), (1, false));
+            assert!(stop.unwrap().is(&marker));
+            let (items, stop, done) = take_batch(&it, 10, &types).unwrap();
+            assert_eq!((items.len(), stop.is_none(), done), (1, true, true));
+        });
+    }
+}

@@ -168,3 +168,45 @@ pub fn keyed<'s, L: KeyedLogic>(up: &PyStream<'s>, step_id: &str, mut logic: L, 
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_come_in_key_order_with_values_in_arrival_order() {
+        Python::attach(|py| {
+            let items: Vec<Py<PyAny>> = py
+                .eval(c"[('z', 1), ('b', 2), ('a', 3), ('z', 4), ('b', 5), ('m', 6)]", None, None)
+                .unwrap()
+                .try_iter()
+                .unwrap()
+                .map(|i| i.unwrap().unbind())
+                .collect();
+            let groups = group_by_key(py, "f.s", &items).unwrap();
+            let got: Vec<(String, Vec<i64>)> = groups
+                .iter()
+                .map(|g| (g.key.to_string(), g.values.iter().map(|v| v.extract().unwrap()).collect()))
+                .collect();
+            let want = vec![
+                ("a".to_string(), vec![3]),
+                ("b".to_string(), vec![2, 5]),
+                ("m".to_string(), vec![6]),
+                ("z".to_string(), vec![1, 4]),
+            ];
+            assert_eq!(got, want);
+        });
+    }
+
+    #[test]
+    fn a_bad_item_names_the_step() {
+        Python::attach(|py| {
+            let items = vec![
+                py.eval(c"('a', 1)", None, None).unwrap().unbind(),
+                py.eval(c"[1, 2]", None, None).unwrap().unbind(),
+            ];
+            let err = group_by_key(py, "flow.count", &items).err().expect("a bad item fails").to_string();
+            assert!(err.contains("step 'flow.count'") && err.contains("[1, 2]"), "{err}");
+        });
+    }
+}

@@ -153,3 +153,69 @@ pub fn allocators(
         .map_err(|e| RunError::External(format!("starting the cluster's network threads: {e}")))?;
     Ok((builders.into_iter().map(AllocatorBuilder::Tcp).collect(), Box::new(guard)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn free_addresses(n: usize) -> Vec<String> {
+        let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+        listeners.iter().map(|l| l.local_addr().unwrap().to_string()).collect()
+    }
+
+    #[test]
+    fn three_processes_connect_in_any_start_order() {
+        let addresses = free_addresses(3);
+        let handles: Vec<_> = [2usize, 0, 1]
+            .into_iter()
+            .map(|me| {
+                let addresses = addresses.clone();
+                std::thread::spawn(move || (me, connect(&addresses, me, Duration::from_secs(10))))
+            })
+            .collect();
+        for handle in handles {
+            let (me, sockets) = handle.join().unwrap();
+            let sockets = sockets.unwrap_or_else(|e| panic!("process {me}: {e}"));
+            assert_eq!(sockets.len(), 3);
+            for (peer, socket) in sockets.iter().enumerate() {
+                assert_eq!(socket.is_none(), peer == me, "process {me}, peer {peer}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_peer_is_a_clear_error_after_the_deadline() {
+        let addresses = free_addresses(2);
+        let err = connect(&addresses, 1, Duration::from_millis(200)).unwrap_err().to_string();
+        assert!(err.contains("could not reach process 0"), "{err}");
+        assert!(err.contains("RILLET_CLUSTER_TIMEOUT"), "{err}");
+        let err = connect(&addresses, 0, Duration::from_millis(200)).unwrap_err().to_string();
+        assert!(err.contains("waited in vain for process(es) [1]"), "{err}");
+    }
+
+    #[test]
+    fn strangers_are_ignored() {
+        let addresses = free_addresses(2);
+        let target = addresses[0].clone();
+        let stranger = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                if let Ok(mut s) = TcpStream::connect(&target) {
+                    s.write_all(b"GET / HTTP/1.1\r\n\r\n").ok();
+                    return;
+                }
+                assert!(Instant::now() < deadline, "listener never came up");
+                std::thread::sleep(RETRY);
+            }
+        });
+        let peer_addresses = addresses.clone();
+        let peer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            connect(&peer_addresses, 1, Duration::from_secs(5))
+        });
+        let sockets = connect(&addresses, 0, Duration::from_secs(5)).unwrap();
+        assert!(sockets[1].is_some());
+        stranger.join().unwrap();
+        peer.join().unwrap().unwrap();
+    }
+}

@@ -43,3 +43,27 @@ impl Shared {
         self.failure.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_failure_is_the_one_reported() {
+        let shared = Shared::default();
+        assert!(!shared.stopping() && !shared.failed());
+        shared.fail(RunError::user_value("first"));
+        shared.fail(RunError::user_value("second"));
+        assert!(shared.stopping() && shared.failed());
+        assert_eq!(shared.take_failure().unwrap().to_string(), "first");
+    }
+
+    #[test]
+    fn an_abort_stops_without_failing() {
+        let shared = Shared::default();
+        shared.abort();
+        assert!(shared.stopping());
+        assert!(!shared.failed());
+        assert!(shared.take_failure().is_none());
+    }
+}
