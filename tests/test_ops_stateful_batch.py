@@ -173,8 +173,13 @@ def test_discard_then_new_item_rebuilds(entry_point, check_keyed):
     inp = [("a", 0), ("a", 0), ("a", 0)]
     flow, out = _flow(inp, OncePerBatch, batch_size=2)
     entry_point(flow)
-    check_keyed(out, [("a", 2), ("a", 1)])
-    assert builds == [None, None]
+    if entry_point.ordered:
+        assert out == [("a", 2), ("a", 1)]
+        assert builds == [None, None]
+    else:
+        # The exchange may merge the two source batches into one call.
+        assert out in ([("a", 2), ("a", 1)], [("a", 3)])
+        assert builds == [None] * len(out)
 
 
 def test_eof_discard_emits_final(entry_point, check_keyed):
