@@ -28,6 +28,43 @@ const PICKLE: u8 = 10;
 /// Nesting deeper than this is pickled: it bounds the encoder's recursion.
 const MAX_DEPTH: usize = 64;
 
+/// Strings up to this length are looked up in a per-thread cache when
+/// decoded: keys repeat, and reusing the `str` object saves an allocation
+/// and a copy on every record that crosses processes.
+const CACHED_STR_LEN: usize = 48;
+/// Entries in that cache; it is simply emptied when full.
+const CACHED_STRS: usize = 16 * 1024;
+
+thread_local! {
+    static STR_CACHE: std::cell::RefCell<rustc_hash::FxHashMap<Box<[u8]>, Py<PyString>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+}
+
+fn decode_str<'py>(py: Python<'py>, raw: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let text = || std::str::from_utf8(raw).map_err(|e| PyValueError::new_err(e.to_string()));
+    if raw.len() > CACHED_STR_LEN {
+        return Ok(PyString::new(py, text()?).into_any());
+    }
+    STR_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(s) = cache.get(raw) {
+            return Ok(s.bind(py).clone().into_any());
+        }
+        if cache.len() >= CACHED_STRS {
+            cache.clear();
+        }
+        let s = PyString::new(py, text()?);
+        cache.insert(raw.into(), s.clone().unbind());
+        Ok(s.into_any())
+    })
+}
+
+/// Drop this thread's cached strings (call while attached, before the
+/// thread ends, so they are freed now rather than deferred).
+pub fn clear_caches() {
+    STR_CACHE.with(|cache| cache.borrow_mut().clear());
+}
+
 static PICKLE_DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PICKLE_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -199,19 +236,27 @@ impl<'a> Reader<'a> {
                 let v = f64::from_le_bytes(raw.try_into().expect("8 bytes"));
                 v.into_pyobject(py)?.into_any()
             }
-            STR => {
-                let raw = self.slice()?;
-                let text = std::str::from_utf8(raw).map_err(|e| PyValueError::new_err(e.to_string()))?;
-                PyString::new(py, text).into_any()
-            }
+            STR => decode_str(py, self.slice()?)?,
             BYTES => PyBytes::new(py, self.slice()?).into_any(),
             TUPLE => {
                 let n = self.varint()? as usize;
-                let mut elems = Vec::with_capacity(n.min(1 << 16));
-                for _ in 0..n {
-                    elems.push(self.value(py)?);
+                // Each element takes at least one byte: a bogus length
+                // fails here instead of allocating a huge tuple.
+                if n > self.bytes.len() - self.pos {
+                    return Err(truncated());
                 }
-                PyTuple::new(py, elems)?.into_any()
+                // SAFETY: `PyTuple_New(n)` returns a new tuple whose `n`
+                // slots are NULL; each is filled exactly once with an owned
+                // reference before the tuple is used. On an error the
+                // partly filled tuple is dropped, which CPython allows.
+                unsafe {
+                    let tuple = Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(n as ffi::Py_ssize_t))?;
+                    for i in 0..n {
+                        let elem = self.value(py)?;
+                        ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as ffi::Py_ssize_t, elem.into_ptr());
+                    }
+                    tuple
+                }
             }
             LIST => {
                 let n = self.varint()? as usize;

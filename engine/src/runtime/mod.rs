@@ -9,7 +9,6 @@ pub mod shared;
 pub mod worker;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -93,15 +92,16 @@ fn run_threads(
             addresses.len() - 1
         )));
     }
-    let finished = Arc::new(AtomicUsize::new(0));
+    // Each worker reports here when it is done, waking the waiting thread.
+    let (finished_tx, finished_rx) = std::sync::mpsc::channel::<()>();
+    let finished_tx = std::sync::Mutex::new(finished_tx);
     let work = {
         let shared = Arc::clone(shared);
-        let finished = Arc::clone(&finished);
         move |worker: &mut timely::worker::Worker| {
             let result = crate::pycall::with_thread_state(|| {
                 catch_unwind(AssertUnwindSafe(|| worker::worker_main(worker, &plan, &cfg, &shared, false)))
             });
-            finished.fetch_add(1, Ordering::SeqCst);
+            let _ = finished_tx.lock().map(|tx| tx.send(()));
             if let Err(panic) = result {
                 std::panic::resume_unwind(panic);
             }
@@ -123,11 +123,19 @@ fn run_threads(
         .map_err(|e| RunError::External(format!("could not start the workers: {e}")))
     })?;
     // Wait here rather than in `join`, so that Ctrl-C reaches Python.
-    while finished.load(Ordering::SeqCst) < threads {
+    // `detach` needs `Sync`; only this thread ever locks it.
+    let finished_rx = std::sync::Mutex::new(finished_rx);
+    let mut finished = 0;
+    while finished < threads {
         if let Err(err) = py.check_signals() {
             shared.fail(RunError::Interrupted(err));
         }
-        py.detach(|| std::thread::sleep(WAIT_TICK));
+        finished += py.detach(|| match finished_rx.lock().expect("not poisoned").recv_timeout(WAIT_TICK) {
+            Ok(()) => 1,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => 0,
+            // Every sender is gone: the workers are all done or dead.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => threads,
+        });
     }
     let results = py.detach(move || guards.join());
     for result in results {

@@ -22,6 +22,12 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
 /// Run `plan` on this worker. Failures are recorded in `shared`.
 pub fn worker_main(worker: &mut Worker, plan: &Plan, cfg: &RunConfig, shared: &Arc<Shared>, check_signals: bool) {
+    run_and_stop(worker, plan, cfg, shared, check_signals);
+    // Free cached objects now, while this thread can still attach.
+    Python::attach(|_py| crate::codec::clear_caches());
+}
+
+fn run_and_stop(worker: &mut Worker, plan: &Plan, cfg: &RunConfig, shared: &Arc<Shared>, check_signals: bool) {
     let mut control = Control::new(worker, Arc::clone(shared));
     if let Err(err) = run(worker, plan, cfg, shared, check_signals) {
         shared.fail(err);
