@@ -39,7 +39,6 @@ REFERENCE = json.loads((HERE / "bytewax_0_21_1_api.json").read_text())
 # Modules (and single names) Bytewax has that this package does not
 # cover yet, each with the separate piece of work it belongs to.
 OUT_OF_SCOPE_MODULES = {
-    "operators.windowing": "windowing operators: a separate issue (rillet.operators.windowing)",
     "recovery": "recovery: a separate issue (rillet.recovery, run -r/-b flags)",
     "connectors.kafka": "Kafka connector: a separate issue",
     "connectors.kafka.serde": "Kafka connector: a separate issue",
