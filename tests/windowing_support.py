@@ -1,0 +1,76 @@
+"""Shared helpers for the tests/test_windowing_*.py files.
+
+Values are `(label, seconds)`; their timestamp is `T0 + seconds`.
+Clocks use a frozen `TimeTestingGetter` as the system time unless a
+test moves it, so the watermark only moves with the timestamps and
+every run is deterministic.
+"""
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, List, Optional, Tuple
+
+import rillet.operators as op
+import rillet.operators.windowing as win
+from rillet.dataflow import Dataflow
+from rillet.testing import TestingSink, TestingSource, TimeTestingGetter
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+# The frozen "system time": far after every event, as for replayed data.
+SYSTEM_NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def secs(n: float) -> timedelta:
+    return timedelta(seconds=n)
+
+
+def value_ts(value: Tuple[Any, float]) -> datetime:
+    return at(value[1])
+
+
+def event_clock(wait: float = 0, getter: Optional[TimeTestingGetter] = None) -> win.EventClock:
+    now = getter if getter is not None else TimeTestingGetter(SYSTEM_NOW)
+    return win.EventClock(value_ts, wait_for_system_duration=secs(wait), now_getter=now.get)
+
+
+def meta(open_s: float, close_s: float, merged=None) -> win.WindowMetadata:
+    return win.WindowMetadata(at(open_s), at(close_s), set(merged or ()))
+
+
+def labels_fold(
+    step_id: str, up, clock, windower, ordered: bool = True
+) -> win.WindowOut:
+    """`fold_window` that gathers the labels of the values."""
+    return win.fold_window(
+        step_id,
+        up,
+        clock,
+        windower,
+        list,
+        lambda acc, v: acc + [v[0]],
+        lambda a, b: a + b,
+        ordered,
+    )
+
+
+def run_windowed(
+    entry_point,
+    items: List[Any],
+    build: Callable[[Any], win.WindowOut],
+    batch_size: int = 1,
+) -> Tuple[list, list, list]:
+    """Run `build(keyed_stream)`; return its `(down, late, meta)`."""
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, TestingSource(items, batch_size=batch_size))
+    out = build(s)
+    down: list = []
+    late: list = []
+    metas: list = []
+    op.output("down", out.down, TestingSink(down))
+    op.output("late", out.late, TestingSink(late))
+    op.output("meta", out.meta, TestingSink(metas))
+    entry_point(flow)
+    return down, late, metas
