@@ -37,6 +37,7 @@ import argparse
 import ast
 import inspect
 import os
+import signal
 import sys
 from datetime import timedelta
 from typing import Any, Tuple
@@ -317,10 +318,38 @@ def _main() -> None:
     _native.load().cli_main(**kwargs)
 
 
-if __name__ == "__main__":
+def _interrupt_once(signum: int, frame: Any) -> None:
+    """SIGINT handler: interrupt the run once, then let it stop in peace.
+
+    In a cluster, Ctrl-C reaches every process at about the same time,
+    but a process may already be stopping because a peer was interrupted
+    first; its own SIGINT must not then interrupt the clean stop.
+    """
+    if _stopping or isinstance(sys.exc_info()[1], KeyboardInterrupt):
+        return
+    raise KeyboardInterrupt
+
+
+_stopping = False
+
+
+def _exit_interrupted() -> None:
+    """Exit after Ctrl-C the way shells report SIGINT, without a traceback."""
+    global _stopping
+    _stopping = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(130)
+
+
+def _main_interruptible(main: Any) -> None:
+    """Run `main()`, turning Ctrl-C into a clean exit with code 130."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt_once)
     try:
-        _main()
+        main()
     except KeyboardInterrupt:
-        # Ctrl-C: the runtime has stopped. Exit the way shells report
-        # SIGINT, without a traceback.
-        sys.exit(130)
+        _exit_interrupted()
+
+
+if __name__ == "__main__":
+    _main_interruptible(_main)

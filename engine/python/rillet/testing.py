@@ -35,7 +35,7 @@ from rillet.inputs import (
     X,
 )
 from rillet.outputs import DynamicSink, StatelessSinkPartition
-from rillet.run import _create_arg_parser, _EnvDefault
+from rillet.run import _create_arg_parser, _EnvDefault, _main_interruptible
 
 __all__ = [
     "TestingSink",
@@ -442,12 +442,8 @@ if __name__ == "__main__":
     _args = vars(_parse_args())
     _import_str = _args.pop("import_str")
     _processes = _args.pop("processes")
-    try:
-        asyncio.run(_testing_cli_main(_import_str, _processes, _args))
-    except KeyboardInterrupt:
-        # Ctrl-C reaches the child processes too; exit like a shell
-        # reports SIGINT, without a traceback.
-        sys.exit(130)
+    # Ctrl-C reaches the child processes too; each stops cleanly.
+    _main_interruptible(lambda: asyncio.run(_testing_cli_main(_import_str, _processes, _args)))
 
 
 _MARKERS = (TestingSource.EOF, TestingSource.ABORT, TestingSource.PAUSE)

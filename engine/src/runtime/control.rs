@@ -16,13 +16,15 @@ use timely::worker::Worker;
 
 use timely::container::CapacityContainerBuilder;
 
-use super::shared::Shared;
+use super::shared::{Shared, StopReason};
 use crate::errors::RunError;
+use pyo3::exceptions::PyKeyboardInterrupt;
 
 /// Messages are `(target worker, reason)`.
 type Signal = (u64, u64);
 const ABORTED: u64 = 0;
 const FAILED: u64 = 1;
+const INTERRUPTED: u64 = 2;
 
 pub struct Control {
     input: Option<InputHandle<u64, CapacityContainerBuilder<Vec<Signal>>>>,
@@ -42,14 +44,18 @@ impl Control {
             stream.sink(Exchange::new(|signal: &Signal| signal.0), "stop-signal", move |(input, _frontier)| {
                 input.for_each(|_cap, signals| {
                     for (_, reason) in signals.drain(..) {
-                        if reason == FAILED {
-                            shared.fail(RunError::External(
+                        match reason {
+                            FAILED => shared.fail(RunError::External(
                                 "the run failed on a worker in another process of the cluster; \
                                  that process reports the error"
                                     .into(),
-                            ));
-                        } else {
-                            shared.abort();
+                            )),
+                            // Ctrl-C usually reaches every process; if this one
+                            // hasn't seen it yet, stop the same clean way.
+                            INTERRUPTED => shared.fail(RunError::Interrupted(PyKeyboardInterrupt::new_err(
+                                "another process of the cluster was interrupted",
+                            ))),
+                            _ => shared.abort(),
                         }
                     }
                 });
@@ -59,16 +65,20 @@ impl Control {
         Self { input, peers, sent: false }
     }
 
-    /// Ask every worker, here and in other processes, to stop; `failed`
-    /// says whether the run failed or was aborted on purpose.
-    pub fn broadcast_stop(&mut self, failed: bool) {
+    /// Ask every worker, here and in other processes, to stop, and why.
+    pub fn broadcast_stop(&mut self, reason: StopReason) {
         if self.sent {
             return;
         }
         self.sent = true;
         if let Some(input) = &mut self.input {
             for target in 0..self.peers as u64 {
-                input.send((target, if failed { FAILED } else { ABORTED }));
+                let code = match reason {
+                    StopReason::Aborted => ABORTED,
+                    StopReason::Failed => FAILED,
+                    StopReason::Interrupted => INTERRUPTED,
+                };
+                input.send((target, code));
             }
             input.flush();
         }

@@ -140,6 +140,11 @@ fn run_threads(
     let results = py.detach(move || guards.join());
     for result in results {
         if let Err(message) = result {
+            // Once the run is stopping, a peer that already left can make
+            // the network threads fail; the reason to report is the stop's.
+            if shared.stopping() {
+                continue;
+            }
             return Err(if message.contains("timely communication error") {
                 RunError::External(format!("lost the connection to another process of the cluster: {message}"))
             } else {

@@ -5,6 +5,17 @@ use std::sync::Mutex;
 
 use crate::errors::RunError;
 
+/// Why a run stopped early, as told to the other processes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// A source raised `AbortExecution`: stop without an error.
+    Aborted,
+    /// Ctrl-C: stop cleanly, as an interrupt.
+    Interrupted,
+    /// Something failed.
+    Failed,
+}
+
 /// Why a run is stopping early.
 #[derive(Default)]
 pub struct Shared {
@@ -38,6 +49,15 @@ impl Shared {
         self.failure.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
+    /// Why the run is stopping (meaningful once `stopping()`).
+    pub fn stop_reason(&self) -> StopReason {
+        match &*self.failure.lock().unwrap_or_else(|p| p.into_inner()) {
+            None => StopReason::Aborted,
+            Some(RunError::Interrupted(_)) => StopReason::Interrupted,
+            Some(_) => StopReason::Failed,
+        }
+    }
+
     /// The failure that stopped the run, if any.
     pub fn take_failure(&self) -> Option<RunError> {
         self.failure.lock().unwrap_or_else(|p| p.into_inner()).take()
@@ -56,6 +76,13 @@ mod tests {
         shared.fail(RunError::user_value("second"));
         assert!(shared.stopping() && shared.failed());
         assert_eq!(shared.take_failure().unwrap().to_string(), "first");
+    }
+
+    #[test]
+    fn an_interrupt_is_its_own_reason() {
+        let shared = Shared::default();
+        shared.fail(RunError::Interrupted(pyo3::exceptions::PyKeyboardInterrupt::new_err("test")));
+        assert_eq!(shared.stop_reason(), StopReason::Interrupted);
     }
 
     #[test]

@@ -33,7 +33,7 @@ fn run_and_stop(worker: &mut Worker, plan: &Plan, cfg: &RunConfig, shared: &Arc<
         shared.fail(err);
     }
     if shared.stopping() {
-        control.broadcast_stop(shared.failed());
+        control.broadcast_stop(shared.stop_reason());
         // Push the stop message out to the other workers before leaving.
         for _ in 0..4 {
             worker.step();
