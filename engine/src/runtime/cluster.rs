@@ -196,26 +196,23 @@ mod tests {
     #[test]
     fn strangers_are_ignored() {
         let addresses = free_addresses(2);
-        let target = addresses[0].clone();
-        let stranger = std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(5);
-            loop {
-                if let Ok(mut s) = TcpStream::connect(&target) {
-                    s.write_all(b"GET / HTTP/1.1\r\n\r\n").ok();
-                    return;
+        let listening = addresses.clone();
+        let process0 = std::thread::spawn(move || connect(&listening, 0, Duration::from_secs(5)));
+        // A stranger gets in first, with a greeting that is not a peer's.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut stranger = loop {
+            match TcpStream::connect(&addresses[0]) {
+                Ok(s) => break s,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "process 0 never listened: {e}");
+                    std::thread::sleep(RETRY);
                 }
-                assert!(Instant::now() < deadline, "listener never came up");
-                std::thread::sleep(RETRY);
             }
-        });
-        let peer_addresses = addresses.clone();
-        let peer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
-            connect(&peer_addresses, 1, Duration::from_secs(5))
-        });
-        let sockets = connect(&addresses, 0, Duration::from_secs(5)).unwrap();
-        assert!(sockets[1].is_some());
-        stranger.join().unwrap();
-        peer.join().unwrap().unwrap();
+        };
+        stranger.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let sockets1 = connect(&addresses, 1, Duration::from_secs(5)).unwrap();
+        assert!(sockets1[0].is_some());
+        let sockets0 = process0.join().unwrap().unwrap();
+        assert!(sockets0[1].is_some());
     }
 }
