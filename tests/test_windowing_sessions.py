@@ -6,7 +6,6 @@ once its sessions have closed (Bytewax keeps it forever: its issue
 577).
 """
 
-import gc
 import threading
 import weakref
 from datetime import timedelta
@@ -18,10 +17,17 @@ import rillet.operators as op
 import rillet.operators.windowing as win
 from conftest import per_key
 from rillet.dataflow import Dataflow
-from rillet.inputs import FixedPartitionedSource, StatefulSourcePartition
-from rillet.outputs import DynamicSink, StatelessSinkPartition
 from rillet.testing import TimeTestingGetter
-from windowing_support import at, event_clock, labels_fold, meta, run_windowed, secs
+from windowing_support import (
+    LogSink,
+    PhasedSource,
+    at,
+    event_clock,
+    labels_fold,
+    meta,
+    run_windowed,
+    secs,
+)
 
 GAP = secs(10)
 
@@ -169,77 +175,6 @@ class CountingSessionWindower(win.SessionWindower):
 
     def build(self, resume_state):
         return self.counter.track(super().build(resume_state))
-
-
-class _Phases(StatefulSourcePartition):
-    """Emits each phase's items, then lets the system time run on
-    (moving the getter forward a second per poll) until `done(phase)`
-    holds, then the next phase. Ends after the last phase, or fails
-    after `max_polls` polls without progress."""
-
-    def __init__(self, phases, getter, done, log, max_polls=3000):
-        self.phases = phases
-        self.getter = getter
-        self.done = done
-        self.log = log
-        self.max_polls = max_polls
-        self.phase = 0
-        self.emitted = False
-        self.polls = 0
-
-    def next_batch(self):
-        if self.phase >= len(self.phases):
-            self.log.append("source EOF")
-            raise StopIteration()
-        if not self.emitted:
-            self.emitted = True
-            self.polls = 0
-            return list(self.phases[self.phase])
-        gc.collect()
-        if self.done(self.phase):
-            self.log.append(f"phase {self.phase} done")
-            self.phase += 1
-            self.emitted = False
-            return []
-        self.polls += 1
-        if self.polls > self.max_polls:
-            self.log.append(f"phase {self.phase} timed out")
-            raise StopIteration()
-        self.getter.advance(timedelta(seconds=1))
-        return []
-
-    def next_awake(self):
-        return None
-
-    def snapshot(self):
-        return None
-
-
-class PhasedSource(FixedPartitionedSource):
-    def __init__(self, phases, getter, done, log):
-        self.args = (phases, getter, done, log)
-
-    def list_parts(self):
-        return ["only"]
-
-    def build_part(self, step_id, for_part, resume_state):
-        return _Phases(*self.args)
-
-
-class _LineSink(StatelessSinkPartition):
-    def __init__(self, log):
-        self.log = log
-
-    def write_batch(self, items):
-        self.log.extend(items)
-
-
-class LogSink(DynamicSink):
-    def __init__(self, log):
-        self.log = log
-
-    def build(self, step_id, worker_index, worker_count):
-        return _LineSink(self.log)
 
 
 @pytest.mark.rillet_only

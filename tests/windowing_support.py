@@ -6,12 +6,15 @@ test moves it, so the watermark only moves with the timestamps and
 every run is deterministic.
 """
 
+import gc
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, List, Optional, Tuple
 
 import rillet.operators as op
 import rillet.operators.windowing as win
 from rillet.dataflow import Dataflow
+from rillet.inputs import FixedPartitionedSource, StatefulSourcePartition
+from rillet.outputs import DynamicSink, StatelessSinkPartition
 from rillet.testing import TestingSink, TestingSource, TimeTestingGetter
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -74,3 +77,74 @@ def run_windowed(
     op.output("meta", out.meta, TestingSink(metas))
     entry_point(flow)
     return down, late, metas
+
+
+class _Phases(StatefulSourcePartition):
+    """Emits each phase's items, then lets the system time run on
+    (moving the getter forward a second per poll) until `done(phase)`
+    holds, then the next phase. Ends after the last phase, or fails
+    after `max_polls` polls without progress."""
+
+    def __init__(self, phases, getter, done, log, max_polls=3000):
+        self.phases = phases
+        self.getter = getter
+        self.done = done
+        self.log = log
+        self.max_polls = max_polls
+        self.phase = 0
+        self.emitted = False
+        self.polls = 0
+
+    def next_batch(self):
+        if self.phase >= len(self.phases):
+            self.log.append("source EOF")
+            raise StopIteration()
+        if not self.emitted:
+            self.emitted = True
+            self.polls = 0
+            return list(self.phases[self.phase])
+        gc.collect()
+        if self.done(self.phase):
+            self.log.append(f"phase {self.phase} done")
+            self.phase += 1
+            self.emitted = False
+            return []
+        self.polls += 1
+        if self.polls > self.max_polls:
+            self.log.append(f"phase {self.phase} timed out")
+            raise StopIteration()
+        self.getter.advance(timedelta(seconds=1))
+        return []
+
+    def next_awake(self):
+        return None
+
+    def snapshot(self):
+        return None
+
+
+class PhasedSource(FixedPartitionedSource):
+    def __init__(self, phases, getter, done, log):
+        self.args = (phases, getter, done, log)
+
+    def list_parts(self):
+        return ["only"]
+
+    def build_part(self, step_id, for_part, resume_state):
+        return _Phases(*self.args)
+
+
+class _LineSink(StatelessSinkPartition):
+    def __init__(self, log):
+        self.log = log
+
+    def write_batch(self, items):
+        self.log.extend(items)
+
+
+class LogSink(DynamicSink):
+    def __init__(self, log):
+        self.log = log
+
+    def build(self, step_id, worker_index, worker_count):
+        return _LineSink(self.log)

@@ -150,6 +150,10 @@ def _require_aware(dt: Any, what: str) -> None:
         raise _NaiveDatetimeError(msg)
 
 
+def _naive_in_step(step_id: str, ex: _NaiveDatetimeError) -> TypeError:
+    return TypeError(f"step {step_id!r}: {ex}")
+
+
 # --- Clocks ----------------------------------------------------------
 
 
@@ -1002,7 +1006,7 @@ class _KeyWindows(StatefulBatchLogic[V, _Event, _WindowSnapshot]):
         return (events, StatefulBatchLogic.DISCARD if empty else StatefulBatchLogic.RETAIN)
 
     def _naive(self, ex: _NaiveDatetimeError) -> TypeError:
-        return TypeError(f"step {self.step_id!r}: {ex}")
+        return _naive_in_step(self.step_id, ex)
 
     def on_batch(self, values: List[V]) -> Tuple[Iterable[_Event], bool]:
         events: List[_Event] = []
@@ -1164,17 +1168,22 @@ def window(
     _check_align_to(step_id, windower)
 
     def key_builder(resume_state: Optional[_WindowSnapshot]) -> _KeyWindows:
-        if resume_state is None:
-            return _KeyWindows(step_id, clock.build(None), windower.build(None), builder, ordered)
-        return _KeyWindows(
-            step_id,
-            clock.build(resume_state.clock_state),
-            windower.build(resume_state.windower_state),
-            builder,
-            ordered,
-            {wid: builder(state) for wid, state in resume_state.logic_states.items()},
-            list(resume_state.queue),
-        )
+        try:
+            if resume_state is None:
+                return _KeyWindows(
+                    step_id, clock.build(None), windower.build(None), builder, ordered
+                )
+            return _KeyWindows(
+                step_id,
+                clock.build(resume_state.clock_state),
+                windower.build(resume_state.windower_state),
+                builder,
+                ordered,
+                {wid: builder(state) for wid, state in resume_state.logic_states.items()},
+                list(resume_state.queue),
+            )
+        except _NaiveDatetimeError as ex:
+            raise _naive_in_step(step_id, ex) from None
 
     events = op.stateful_batch("stateful_batch", up, key_builder)
     down = op.filter_map_value("unwrap_down", events, partial(_pick, "E"))
