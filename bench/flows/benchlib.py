@@ -12,7 +12,9 @@ that computes a wrong result fails instead of reporting a speed.
 """
 
 import os
-from typing import Callable, List, Optional
+import zlib
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from rillet.inputs import DynamicSource, StatelessSourcePartition
 from rillet.outputs import DynamicSink, StatelessSinkPartition
@@ -98,3 +100,31 @@ class WorkerSplitSource(DynamicSource):
         start = worker_index * self._total // worker_count
         stop = (worker_index + 1) * self._total // worker_count
         return _RangePartition(start, stop, self._batch_size)
+
+
+# ----------------------------------------------------------- windowing ------
+
+EVENT_KEYS = 1000
+"""Distinct keys in the windowing workloads."""
+
+EVENT_BASE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def event_time(i: int) -> datetime:
+    """Timestamp of event `i`: 1 ms apart, up to 1 s out of order, and a
+    20 s quiet gap every 50,000 events (so sessions open and close)."""
+    jitter_ms = (i * 7919) % 2000 - 1000
+    gap_ms = (i // 50_000) * 20_000
+    return EVENT_BASE + timedelta(milliseconds=i + jitter_ms + gap_ms)
+
+
+def keyed_events(n: int) -> Iterator[Tuple[str, Tuple[datetime, int]]]:
+    """`(key, (timestamp, value))` events over `EVENT_KEYS` keys."""
+    for i in range(n):
+        yield (str(i % EVENT_KEYS), (event_time(i), i % 100))
+
+
+def window_digest(items: List) -> int:
+    """An order-independent digest of window output records, the same for
+    equal outputs on both engines (repr is deterministic for these types)."""
+    return sum(zlib.crc32(repr(item).encode()) for item in items)
