@@ -170,11 +170,15 @@ def test_max_and_min_window_by(entry_point):
         ("k", ("e", 14, 1)),
     ]
     down, _, _ = run_windowed(
-        entry_point, items, lambda s: win.max_window("win", s, event_clock(), TEN, by=lambda v: v[2])
+        entry_point,
+        items,
+        lambda s: win.max_window("win", s, event_clock(), TEN, by=lambda v: v[2]),
     )
     assert down == [("k", (0, ("b", 2, 9))), ("k", (1, ("e", 14, 1)))]
     down, _, _ = run_windowed(
-        entry_point, items, lambda s: win.min_window("win", s, event_clock(), TEN, by=lambda v: v[2])
+        entry_point,
+        items,
+        lambda s: win.min_window("win", s, event_clock(), TEN, by=lambda v: v[2]),
     )
     assert down == [("k", (0, ("d", 4, 1))), ("k", (1, ("e", 14, 1)))]
 
@@ -214,12 +218,20 @@ RIGHT = [("a", ("r1", 2)), ("b", ("rb", 4))]
         (
             "last",
             "final",
-            [("a", (0, (("l2", 3), ("r1", 2)))), ("a", (1, (("l3", 15), None))), ("b", (0, (None, ("rb", 4))))],
+            [
+                ("a", (0, (("l2", 3), ("r1", 2)))),
+                ("a", (1, (("l3", 15), None))),
+                ("b", (0, (None, ("rb", 4)))),
+            ],
         ),
         (
             "first",
             "final",
-            [("a", (0, (("l1", 1), ("r1", 2)))), ("a", (1, (("l3", 15), None))), ("b", (0, (None, ("rb", 4))))],
+            [
+                ("a", (0, (("l1", 1), ("r1", 2)))),
+                ("a", (1, (("l3", 15), None))),
+                ("b", (0, (None, ("rb", 4)))),
+            ],
         ),
         (
             "product",
@@ -336,7 +348,9 @@ def test_watermark_advances_while_the_input_is_idle(entry_point):
     s = op.input(
         "inp", flow, PhasedSource([[("a", ("a1", 1)), ("a", ("a2", 2))]], getter, done, log)
     )
-    clock = win.EventClock(lambda v: at(v[1]), wait_for_system_duration=secs(5), now_getter=getter.get)
+    clock = win.EventClock(
+        lambda v: at(v[1]), wait_for_system_duration=secs(5), now_getter=getter.get
+    )
     out = labels_fold("win", s, clock, TEN)
     op.output("down", out.down, LogSink(log))
     entry_point(flow)
