@@ -4,11 +4,27 @@ Every expected output here is Bytewax 0.21.1's (run with
 RILLET_TEST_PEER=bytewax).
 """
 
+from typing import List
+
 import pytest
 
+import rillet.operators as op
 import rillet.operators.windowing as win
 from conftest import per_key
-from windowing_support import T0, at, event_clock, labels_fold, meta, run_windowed, secs
+from rillet.dataflow import Dataflow
+from rillet.testing import TimeTestingGetter
+from windowing_support import (
+    T0,
+    LiveCounter,
+    LogSink,
+    PhasedSource,
+    at,
+    event_clock,
+    labels_fold,
+    meta,
+    run_windowed,
+    secs,
+)
 
 
 def tumbling(length=10, align=0):
@@ -182,3 +198,48 @@ def test_many_keys_on_several_workers(entry_point, check_keyed):
     )
     if entry_point.ordered:
         check_keyed(down, sorted(expected_down, key=lambda kv: (kv[1][0], kv[0])))
+
+
+class CountingTumblingWindower(win.TumblingWindower):
+    """A `TumblingWindower` whose per-key logics are counted while alive."""
+
+    def __init__(self, length, align_to, counter):
+        super().__init__(length, align_to)
+        self.counter = counter
+
+    def build(self, resume_state):
+        return self.counter.track(super().build(resume_state))
+
+
+def test_closed_windows_leave_no_state_behind(entry_point):
+    # Once a key's windows have closed (here: while the input is idle
+    # and the system time moves on), its windowing state is dropped; a
+    # returning key gets new state.
+    keys = [f"k{i}" for i in range(100)]
+    getter = TimeTestingGetter(at(0))
+    counter = LiveCounter()
+    log: List = []
+
+    def done(phase):
+        want = len(keys) if phase == 0 else len(keys) + 1
+        results = sum(1 for x in log if isinstance(x, tuple))
+        return results >= want and counter.all_dropped()
+
+    phases = [
+        [(k, ("a", 1)) for k in keys] + [(k, ("b", 3)) for k in keys],
+        [("k0", ("back", 25))],
+    ]
+    flow = Dataflow("test_df")
+    s = op.input("inp", flow, PhasedSource(phases, getter, done, log))
+    clock = win.EventClock(
+        lambda v: at(v[1]), wait_for_system_duration=secs(1), now_getter=getter.get
+    )
+    out = labels_fold("win", s, clock, CountingTumblingWindower(secs(10), at(0), counter))
+    op.output("down", out.down, LogSink(log))
+    entry_point(flow)
+
+    assert log.index("phase 0 done") == len(keys)
+    assert sorted(log[: len(keys)]) == sorted((k, (0, ["a", "b"])) for k in keys)
+    assert log[len(keys) + 1 :] == [("k0", (2, ["back"])), "phase 1 done", "source EOF"]
+    assert counter.built == len(keys) + 1
+    assert counter.live == 0

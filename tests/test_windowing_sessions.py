@@ -6,8 +6,6 @@ once its sessions have closed (Bytewax keeps it forever: its issue
 577).
 """
 
-import threading
-import weakref
 from datetime import timedelta
 from typing import List
 
@@ -19,6 +17,7 @@ from conftest import per_key
 from rillet.dataflow import Dataflow
 from rillet.testing import TimeTestingGetter
 from windowing_support import (
+    LiveCounter,
     LogSink,
     PhasedSource,
     at,
@@ -148,24 +147,6 @@ def test_negative_gap_is_refused():
 # --- No state left behind ---------------------------------------------
 
 
-class _LiveCounter:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.built = 0
-        self.live = 0
-
-    def _dropped(self):
-        with self.lock:
-            self.live -= 1
-
-    def track(self, logic):
-        with self.lock:
-            self.built += 1
-            self.live += 1
-        weakref.finalize(logic, self._dropped)
-        return logic
-
-
 class CountingSessionWindower(win.SessionWindower):
     """A `SessionWindower` whose per-key logics are counted while alive."""
 
@@ -181,14 +162,14 @@ class CountingSessionWindower(win.SessionWindower):
 def test_closed_sessions_leave_no_state_behind(entry_point):
     keys = [f"user{i}" for i in range(200)]
     getter = TimeTestingGetter(at(0))
-    counter = _LiveCounter()
+    counter = LiveCounter()
     log: List = []
     metas: List = []
 
     def done(phase):
         want = len(keys) if phase == 0 else len(keys) + 1
         results = sum(1 for x in log if isinstance(x, tuple))
-        return results >= want and len(metas) >= want and counter.live == 0
+        return results >= want and len(metas) >= want and counter.all_dropped()
 
     phases = [
         [(k, ("hi", 0)) for k in keys] + [(k, ("again", 3)) for k in keys],

@@ -7,6 +7,8 @@ every run is deterministic.
 """
 
 import gc
+import threading
+import weakref
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -103,7 +105,6 @@ class _Phases(StatefulSourcePartition):
             self.emitted = True
             self.polls = 0
             return list(self.phases[self.phase])
-        gc.collect()
         if self.done(self.phase):
             self.log.append(f"phase {self.phase} done")
             self.phase += 1
@@ -148,3 +149,28 @@ class LogSink(DynamicSink):
 
     def build(self, step_id, worker_index, worker_count):
         return _LineSink(self.log)
+
+
+class LiveCounter:
+    """Counts objects built and still alive (e.g. per-key logics)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.built = 0
+        self.live = 0
+
+    def _dropped(self):
+        with self.lock:
+            self.live -= 1
+
+    def all_dropped(self) -> bool:
+        """Whether every tracked object is gone (after a GC pass)."""
+        gc.collect()
+        return self.live == 0
+
+    def track(self, obj):
+        with self.lock:
+            self.built += 1
+            self.live += 1
+        weakref.finalize(obj, self._dropped)
+        return obj
