@@ -73,7 +73,9 @@ def _object(value: Any, path: str, required: List[str], optional: List[str] = ()
     extra = sorted(set(value) - set(required) - set(optional))
     if extra:
         allowed = ", ".join(map(repr, [*required, *optional]))
-        raise ModelError(path, f"unknown key(s) {', '.join(map(repr, extra))}; the allowed keys are {allowed}")
+        raise ModelError(
+            path, f"unknown key(s) {', '.join(map(repr, extra))}; the allowed keys are {allowed}"
+        )
     return value
 
 
@@ -165,8 +167,12 @@ def param_from_json(obj: Any, path: str) -> Param:
     if kind == "function":
         _object(obj, path, ["kind", "code", "name"])
         code = _str(obj["code"], f"{path}.code", "a string holding a `def`")
-        return FunctionParam(code, _str(obj["name"], f"{path}.name", "the function's name as a string"))
-    raise ModelError(f"{path}.kind", f"unknown param kind {kind!r}; use 'literal', 'expr' or 'function'")
+        return FunctionParam(
+            code, _str(obj["name"], f"{path}.name", "the function's name as a string")
+        )
+    raise ModelError(
+        f"{path}.kind", f"unknown param kind {kind!r}; use 'literal', 'expr' or 'function'"
+    )
 
 
 @dataclass(frozen=True)
@@ -213,7 +219,9 @@ class Node:
             op=_str(obj["op"], f"{path}.op", 'an operator name like "map"'),
             step_id=_str(obj["step_id"], f"{path}.step_id", "a string step id"),
             params={k: param_from_json(v, f"{path}.params.{k}") for k, v in params.items()},
-            position=Position(_number(pos["x"], f"{path}.position.x"), _number(pos["y"], f"{path}.position.y")),
+            position=Position(
+                _number(pos["x"], f"{path}.position.x"), _number(pos["y"], f"{path}.position.y")
+            ),
         )
 
 
@@ -258,7 +266,10 @@ class Edge:
     @staticmethod
     def from_json(obj: Any, path: str) -> "Edge":
         _object(obj, path, ["from", "to"])
-        return Edge(Endpoint.from_json(obj["from"], f"{path}.from"), Endpoint.from_json(obj["to"], f"{path}.to"))
+        return Edge(
+            Endpoint.from_json(obj["from"], f"{path}.from"),
+            Endpoint.from_json(obj["to"], f"{path}.to"),
+        )
 
     def sort_key(self) -> tuple:
         """Order used to compare edge lists: edges are a set."""
@@ -284,7 +295,9 @@ class Pipeline:
             return NotImplemented
         mine = (self.schema_version, self.flow_id, self.prelude, self.nodes)
         theirs = (other.schema_version, other.flow_id, other.prelude, other.nodes)
-        return mine == theirs and sorted(self.edges, key=Edge.sort_key) == sorted(other.edges, key=Edge.sort_key)
+        return mine == theirs and sorted(self.edges, key=Edge.sort_key) == sorted(
+            other.edges, key=Edge.sort_key
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -313,7 +326,7 @@ class Pipeline:
         >>> Pipeline.from_json({"schema_version": 2})
         Traceback (most recent call last):
         ...
-        rillet.pipeline.model.ModelError: schema_version: this pipeline has schema version 2, but this Rillet reads version 1; upgrade Rillet, or save the pipeline with a studio of this version
+        rillet.pipeline.model.ModelError: schema_version: this pipeline has schema version 2, but this Rillet reads version 1; upgrade Rillet, or open it with the Rillet that saved it
         """
         _check(isinstance(obj, dict), obj, "", "a JSON object")
         if "schema_version" not in obj:
@@ -322,8 +335,8 @@ class Pipeline:
         if version != SCHEMA_VERSION or isinstance(version, bool):
             raise ModelError(
                 "schema_version",
-                f"this pipeline has schema version {json.dumps(version)}, but this Rillet reads version "
-                f"{SCHEMA_VERSION}; upgrade Rillet, or save the pipeline with a studio of this version",
+                f"this pipeline has schema version {json.dumps(version)}, but this Rillet reads "
+                f"version {SCHEMA_VERSION}; upgrade Rillet, or open it with the Rillet that saved it",
             )
         _object(obj, "", ["schema_version", "flow_id", "nodes", "edges"], ["prelude"])
         nodes = _list(obj["nodes"], "nodes", "a list of nodes")
@@ -341,6 +354,7 @@ class Pipeline:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as ex:
-            msg = f"not valid JSON (line {ex.lineno}, column {ex.colno}: {ex.msg}); send the pipeline as a JSON object"
+            where = f"line {ex.lineno}, column {ex.colno}"
+            msg = f"not valid JSON ({where}: {ex.msg}); send the pipeline as a JSON object"
             raise ModelError("", msg) from ex
         return Pipeline.from_json(obj)
