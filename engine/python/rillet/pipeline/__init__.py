@@ -41,9 +41,10 @@ A pipeline is JSON (JSON Schema in `schema_v1.json` next to this file):
   order of `edges`.
 
 Modules: `model` (dataclasses, JSON), `catalog` (operators and
-constructors by introspection), `validate`, `export` (pipeline →
+constructors by introspection), `validation`, `exporter` (pipeline →
 Python file), `importer` (Python file → pipeline, parsed with `ast`,
-never run), `gallery` (the example pipelines). The studio server calls
+never run), `gallery` (the example pipelines), with `hints` (type
+hints for forms) and `snippets` (static checks of Python snippets). The studio server calls
 `python -m rillet.pipeline catalog|gallery|validate|export|import` in a
 subprocess (see `__main__`).
 
@@ -57,8 +58,8 @@ subprocess (see `__main__`).
 True
 """
 
-from rillet.pipeline.catalog import catalog, catalog_json, constructors
-from rillet.pipeline.export import ExportError, export
+from rillet.pipeline.catalog import catalog_json, constructors
+from rillet.pipeline.exporter import ExportError, export
 from rillet.pipeline.gallery import examples
 from rillet.pipeline.importer import PipelineImportError, import_source
 from rillet.pipeline.model import (
@@ -73,7 +74,7 @@ from rillet.pipeline.model import (
     Pipeline,
     Position,
 )
-from rillet.pipeline.validate import Issue, Report, validate
+from rillet.pipeline.validation import Issue, Report, validate
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -90,7 +91,6 @@ __all__ = [
     "PipelineImportError",
     "Position",
     "Report",
-    "catalog",
     "catalog_json",
     "constructors",
     "examples",

@@ -25,11 +25,11 @@ import traceback
 from typing import Any, List, Optional, TextIO
 
 from rillet.pipeline.catalog import catalog_json
-from rillet.pipeline.export import ExportError, export
+from rillet.pipeline.exporter import ExportError, export
 from rillet.pipeline.gallery import examples
 from rillet.pipeline.importer import PipelineImportError, import_source
 from rillet.pipeline.model import ModelError, Pipeline
-from rillet.pipeline.validate import Issue, validate
+from rillet.pipeline.validation import Issue, validate
 
 COMMANDS = ("catalog", "gallery", "validate", "export", "import")
 USAGE = "usage: python -m rillet.pipeline {catalog|gallery|validate|export|import} < input > output"

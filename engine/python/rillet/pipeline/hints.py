@@ -179,7 +179,7 @@ def arg_docs(doc: str) -> Dict[str, str]:
     current: List[str] = []
     name = None
     for line in inspect.cleandoc(doc).splitlines() + [""]:
-        match = re.match(r":arg (\w+):\s*(.*)", line)
+        match = re.match(r":arg \*{0,2}(\w+):\s*(.*)", line)
         if match or not line.strip() or line.startswith(":"):
             if name is not None:
                 out[name] = " ".join(current)

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from rillet.pipeline.catalog import OPERATOR_MODULES, catalog, operator_function
-from rillet.pipeline.export import META_PREFIX, PRELUDE_END, PRELUDE_START
+from rillet.pipeline.exporter import META_PREFIX, PRELUDE_END, PRELUDE_START
 from rillet.pipeline.model import (
     Edge,
     Endpoint,
@@ -54,7 +54,8 @@ from rillet.pipeline.model import (
     Pipeline,
     Position,
 )
-from rillet.pipeline.snippets import literal_value
+from rillet.pipeline.snippets import free_names, literal_value
+from rillet.pipeline.source import SourceFile
 
 LAYER_DX = 260.0
 ROW_DY = 120.0
@@ -134,13 +135,8 @@ class _Reader:
     """Reads one module; see `import_source`."""
 
     def __init__(self, source: str) -> None:
-        self.source = source
-        self.lines = source.splitlines()
-        self.line_starts = [0]
-        for text in source.splitlines(keepends=True):
-            self.line_starts.append(self.line_starts[-1] + len(text))
         try:
-            self.tree = ast.parse(source)
+            self.file = SourceFile(source)
         except SyntaxError as ex:
             raise PipelineImportError(
                 f"Python syntax error: {ex.msg}; fix the file first", ex.lineno, ex.offset
@@ -152,6 +148,7 @@ class _Reader:
         self.flow_line = 0
         self.nodes: List[Node] = []
         self.edges: List[Edge] = []
+        self.tree, self.lines = self.file.tree, self.file.lines
         self.defs = {s.name: s for s in self.tree.body if isinstance(s, DEFS)}
         self.used_defs: Set[str] = set()
         self.meta = self._read_meta()
@@ -171,6 +168,7 @@ class _Reader:
                         f"this `{META_PREFIX.strip()}` comment is not valid ({ex}); delete "
                         "the line, and the studio will lay out the step anew",
                         i,
+                        1,
                     ) from ex
         return meta
 
@@ -228,47 +226,15 @@ class _Reader:
         return self._resolve(func) == "rillet.dataflow.Dataflow"
 
     def _mentions_flow(self, node: ast.AST) -> bool:
+        """Does `node` read the dataflow or a stream variable, or call an operator?"""
         for sub in ast.walk(node):
-            if isinstance(sub, ast.Name) and (sub.id in self.vars or sub.id == self.flow_var):
-                return True
             if isinstance(sub, ast.Call) and (
                 self._operator_of(sub.func) or self._is_dataflow(sub.func)
             ):
                 return True
-        return False
-
-    # -- source text ------------------------------------------------------
-
-    def _offset(self, lineno: int, col: int) -> int:
-        """Character offset in `source` of an ast (line, UTF-8 byte column)."""
-        line = self.lines[lineno - 1] if lineno - 1 < len(self.lines) else ""
-        return self.line_starts[lineno - 1] + len(line.encode()[:col].decode(errors="ignore"))
-
-    def _segment(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.source, node) or ""
-
-    def _arg_source(self, node: Any, call: ast.Call) -> str:
-        """Source of a call argument, with parentheses written around it and a
-        comment that ends its last line."""
-        start, end = self._offset(node.lineno, node.col_offset), self._offset(
-            node.end_lineno, node.end_col_offset
-        )
-        lo = self._offset(call.func.end_lineno, call.func.end_col_offset)  # type: ignore[arg-type]
-        hi = self._offset(call.end_lineno, call.end_col_offset) - 1  # type: ignore[arg-type]
-        src = self.source
-        while True:
-            left, right = start - 1, end
-            while left > lo and src[left].isspace():
-                left -= 1
-            while right < hi and src[right].isspace():
-                right += 1
-            if not (left > lo and right < hi and src[left] == "(" and src[right] == ")"):
-                break
-            start, end = left, right + 1
-        rest = src[end:].split("\n", 1)[0]
-        if re.match(r"\s*#", rest):
-            end += len(rest.rstrip())
-        return src[start:end]
+        # Scope-aware: in `lambda x: x`, `x` is not the stream variable `x`.
+        mode = "exec" if isinstance(node, ast.stmt) else "eval"
+        return bool(free_names(ast.unparse(node), mode) & {*self.vars, self.flow_var})
 
     def _def_code(self, stmt: ast.stmt) -> str:
         return "\n".join(self.lines[self._first_line(stmt) - 1 : stmt.end_lineno])
@@ -278,12 +244,7 @@ class _Reader:
         the comment lines right above it."""
         first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
         if isinstance(stmt, DEFS) and stmt.name in self.used_defs:
-            while (
-                first > 1
-                and self.lines[first - 2].lstrip().startswith("#")
-                and self.lines[first - 2] not in (PRELUDE_START, PRELUDE_END)
-            ):
-                first -= 1
+            first = self.file.comment_block_start(first, (PRELUDE_START, PRELUDE_END))
         return first
 
     # -- steps ------------------------------------------------------------
@@ -304,7 +265,7 @@ class _Reader:
         ):
             self.used_defs.add(node.id)
             return FunctionParam(self._def_code(self.defs[node.id]), node.id)
-        code = self._arg_source(node, call)
+        code = self.file.arg_source(node, call)
         is_literal, value = literal_value(code)
         if is_literal and name not in self.meta.get(step, {}).get("exprs", []):
             return LiteralParam(value)
@@ -334,14 +295,14 @@ class _Reader:
         if isinstance(ref, _Multi):
             raise _err(
                 node,
-                f"step {step!r} gets {self._segment(node)!r} as {what}, which has several outputs "
+                f"step {step!r} gets {self.file.segment(node)!r} as {what}, which has several outputs "
                 f"({', '.join(ref.ports)}); pass one of them, like `.{ref.ports[0]}`",
                 step,
             )
         if not isinstance(ref, _Stream):
             raise _err(
                 node,
-                f"step {step!r} gets {self._segment(node)!r} as {what}, which is not a stream of an "
+                f"step {step!r} gets {self.file.segment(node)!r} as {what}, which is not a stream of an "
                 "earlier step; pass the variable of an earlier step",
                 step,
             )
@@ -357,7 +318,7 @@ class _Reader:
                 if node.attr not in base.ports:
                     raise _err(
                         node,
-                        f"{self._segment(node.value)!r} has no output {node.attr!r}; use one of "
+                        f"{self.file.segment(node.value)!r} has no output {node.attr!r}; use one of "
                         f"{', '.join(base.ports)}",
                     )
                 return _Stream(base.node, node.attr)
@@ -375,7 +336,7 @@ class _Reader:
                 if op_name is None:
                     raise _err(
                         call,
-                        f'`{self._segment(call)[:60]}` is not `.then(<operator>, "step_id", ...)` with '
+                        f'`{self.file.segment(call)[:60]}` is not `.then(<operator>, "step_id", ...)` with '
                         "an operator of rillet.operators; call a built-in operator there",
                         _step_name(args[1:]),
                     )
@@ -386,7 +347,7 @@ class _Reader:
         if self._mentions_flow(call) and _dotted(func) and _dotted(func).split(".")[-1] in RUNNERS:
             raise _err(
                 call,
-                f"`{self._segment(call)}` runs the dataflow while the file is imported; the studio runs "
+                f"`{self.file.segment(call)}` runs the dataflow while the file is imported; the studio runs "
                 "it with `python -m rillet.run file.py:flow`, so delete this line",
             )
         if self._mentions_flow(call):
@@ -394,7 +355,7 @@ class _Reader:
             named = f"step {step!r}" if step else "this call"
             raise _err(
                 call,
-                f"{named} calls {self._segment(func)!r}, which is not an operator of "
+                f"{named} calls {self.file.segment(func)!r}, which is not an operator of "
                 "rillet.operators; the studio shows built-in operators only, so write the "
                 "steps of a custom operator out one by one",
                 step,
@@ -532,12 +493,17 @@ class _Reader:
             if ref is None:
                 raise _err(
                     stmt,
-                    f"`{self._segment(value)}` is not a stream; use the variable of an earlier step",
+                    f"`{self.file.segment(value)}` is not a stream; use the variable of an earlier step",
                 )
             self.vars[target] = ref
         return True
 
     def _unsupported(self, stmt: ast.stmt) -> str:
+        if isinstance(stmt, (*DEFS, ast.ClassDef)):
+            return (
+                f"`{stmt.name}` uses the dataflow or its streams inside a function; the studio shows "
+                "steps written at the top level, so move them there"
+            )
         if isinstance(stmt, ast.If) and "__name__" in ast.unparse(stmt.test):
             return (
                 'the `if __name__ == "__main__":` block runs the dataflow; the studio runs it with '
@@ -550,8 +516,8 @@ class _Reader:
             ast.With: "a `with`",
         }.get(type(stmt), "this statement")
         return (
-            f"{kind} uses the dataflow or its streams; the studio shows steps written one per statement at the "
-            'top level (`var = op.<operator>("step_id", ...)`), so write each step out there'
+            f"{kind} uses the dataflow or its streams; the studio shows steps written one per "
+            'statement at the top level (`var = op.<operator>("step_id", ...)`), so write each step out there'
         )
 
     def _check_defs(self) -> None:

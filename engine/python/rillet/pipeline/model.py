@@ -85,8 +85,9 @@ def _list(value: Any, path: str, what: str) -> List[Any]:
 
 
 def _trim(code: str) -> str:
-    """Source text without trailing newlines, the one form the model keeps."""
-    return code.rstrip("\n")
+    """Source text with `\\n` line ends and no trailing newlines: the one form
+    the model keeps, so that every copy of a snippet compares equal."""
+    return code.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class LiteralParam:
 class ExprParam:
     """A Python expression, like `lambda x: x * 2` or `TestingSource(range(3))`.
 
-    Whitespace around `code` is dropped.
+    Whitespace around `code` is dropped; line ends are `\\n`.
 
     >>> from rillet.pipeline.model import ExprParam
     >>> ExprParam("lambda x: x").to_json()
@@ -118,7 +119,7 @@ class ExprParam:
     code: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "code", self.code.strip())
+        object.__setattr__(self, "code", _trim(self.code).strip())
 
     def to_json(self) -> Dict[str, Any]:
         return {"kind": "expr", "code": self.code}
@@ -128,8 +129,8 @@ class ExprParam:
 class FunctionParam:
     """A top-level `def` (with its decorators and comments) whose function is passed.
 
-    Blank lines before and after `code` are dropped so that every
-    source of the same function compares equal.
+    Blank lines before and after `code` are dropped and line ends are
+    `\\n`, so that every source of the same function compares equal.
 
     >>> from rillet.pipeline.model import FunctionParam
     >>> FunctionParam("\\ndef f(x):\\n    return x\\n", "f").code

@@ -16,9 +16,10 @@ import ast
 import builtins
 import io
 import json
+import re
 import symtable
 import tokenize
-from typing import Any, Optional, Set, Tuple
+from typing import Any, List, Optional, Set, Tuple
 
 MODULE_NAMES = frozenset(
     {"__name__", "__file__", "__doc__", "__spec__", "__loader__", "__package__", "__builtins__"}
@@ -26,6 +27,19 @@ MODULE_NAMES = frozenset(
 """Names every module has."""
 
 BUILTIN_NAMES = frozenset(dir(builtins)) | MODULE_NAMES
+
+
+def source_lines(code: str, keepends: bool = False) -> List[str]:
+    """The lines of Python source as Python counts them (`str.splitlines`
+    also breaks at form feeds and other characters that don't end a line).
+
+    >>> from rillet.pipeline.snippets import source_lines
+    >>> source_lines("a = '\\x0c'\\r\\nb")
+    ["a = '\\x0c'", 'b']
+    """
+    parts = re.split(r"(\r\n|\r|\n)", code)
+    lines = [a + b for a, b in zip(parts[::2], parts[1::2] + [""])] if keepends else parts[::2]
+    return lines if lines[-1] or len(lines) == 1 else lines[:-1]
 
 
 def _brackets_balanced(code: str) -> bool:
@@ -46,7 +60,7 @@ def _brackets_balanced(code: str) -> bool:
 def _clamped(code: str, err: SyntaxError, col_shift: int = 0) -> SyntaxError:
     """`err` with a line and column inside `code` (errors at the end of
     input point just past the last character)."""
-    lines = code.splitlines() or [""]
+    lines = source_lines(code) or [""]
     line = min(max(err.lineno or 1, 1), len(lines))
     col = (err.offset or 0) - (col_shift if line == 1 else 0)
     if line != err.lineno or col < 1:
@@ -191,7 +205,7 @@ def first_use(code: str, name: str, mode: str) -> Tuple[int, int]:
         return 1, 1
     node = min(found, key=lambda n: (n.lineno, n.col_offset))
     line = node.lineno - wrapped
-    lines = code.splitlines()
+    lines = source_lines(code)
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     return line, len(text.encode()[: node.col_offset].decode(errors="ignore")) + 1
 

@@ -8,7 +8,7 @@ that says what is wrong and what to do. `errors` block export and
 runs; `warnings` don't.
 
 >>> from rillet.pipeline.model import ExprParam, Node, Pipeline
->>> from rillet.pipeline.validate import validate
+>>> from rillet.pipeline.validation import validate
 >>> p = Pipeline("demo", nodes=[Node("n1", "map", "double", {"mapper": ExprParam("lambda x: x *")})])
 >>> for issue in validate(p).errors:
 ...     print(issue.node, issue.field, issue.line, issue.column, issue.message)
@@ -128,7 +128,7 @@ def _check_ids(p: Pipeline, rep: Report) -> None:
 def import_hint(name: str) -> str:
     """What to write in the prelude so that `name` is defined.
 
-    >>> from rillet.pipeline.validate import import_hint
+    >>> from rillet.pipeline.validation import import_hint
     >>> import_hint("TumblingWindower")
     'add `from rillet.operators.windowing import TumblingWindower` to the prelude'
     """
@@ -187,8 +187,8 @@ def _check_names(p: Pipeline, rep: Report, defined: Optional[Set[str]]) -> None:
                 expr_error(code) if mode == "eval" else function_error(code, param.name)
             ):
                 continue
-            for missing in sorted(free_names(code, mode) - defined):
-                line, col = first_use(code, missing, mode)
+            found = [(first_use(code, m, mode), m) for m in free_names(code, mode) - defined]
+            for (line, col), missing in sorted(found):
                 where = f"param {name!r} of step {n.step_id!r}"
                 msg = f"name {missing!r} is not defined in {where}; {import_hint(missing)}"
                 # A function only looks names up when it is called.
@@ -281,7 +281,7 @@ def _check_functions(p: Pipeline, rep: Report) -> None:
     prelude = bound_names(p.prelude) or set()
     for n in p.nodes:
         for name, param in n.params.items():
-            if not isinstance(param, FunctionParam):
+            if not isinstance(param, FunctionParam) or function_error(param.code, param.name):
                 continue
             if param.name in prelude:
                 rep.error(
@@ -396,7 +396,7 @@ def source_items(code: str) -> str:
     Known from the source class (`FileSource(...)` emits lines), or from
     the literal items of a `TestingSource`.
 
-    >>> from rillet.pipeline.validate import source_items
+    >>> from rillet.pipeline.validation import source_items
     >>> source_items("TestingSource([('a', 1), ('b', 2)])"), source_items("TestingSource(range(3))")
     ('keyed', 'plain')
     """

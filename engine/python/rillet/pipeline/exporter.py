@@ -7,7 +7,7 @@ with one statement per step in topological order, and last one
 (the node id and position) so that `import` gives back the same
 pipeline. Snippets are written verbatim.
 
->>> from rillet.pipeline.export import export
+>>> from rillet.pipeline.exporter import export
 >>> from rillet.pipeline.model import Edge, Endpoint, ExprParam, Node, Pipeline
 >>> p = Pipeline("demo", prelude="from rillet.testing import TestingSource",
 ...     nodes=[Node("a", "input", "nums", {"source": ExprParam("TestingSource([1, 2])")}),
@@ -49,7 +49,7 @@ from rillet.pipeline.snippets import (
     literal_source,
     literal_value,
 )
-from rillet.pipeline.validate import Issue, validate
+from rillet.pipeline.validation import Issue, validate
 
 PRELUDE_START = "# --- prelude ---"
 PRELUDE_END = "# --- end prelude ---"
@@ -70,7 +70,7 @@ class ExportError(ValueError):
 def variable_names(p: Pipeline, taken: Set[str]) -> Dict[str, str]:
     """A unique Python variable name per node id, made from its step id.
 
-    >>> from rillet.pipeline.export import variable_names
+    >>> from rillet.pipeline.exporter import variable_names
     >>> from rillet.pipeline.model import Node, Pipeline
     >>> variable_names(Pipeline("f", nodes=[Node("1", "map", "map"), Node("2", "map", "2x")]), set())
     {'1': 'map_', '2': 's_2x'}
