@@ -18,23 +18,27 @@ things the hints can't say are in `GROUP_OVERRIDES` and
   "groups": ["sources", "transforms", "stateful", "windows", "sinks"],
   "operators": [
     {"name": "map", "module": "rillet.operators", "group": "transforms",
-     "summary": "Transform each item, one output per input.",
+     "summary": "Transform each item into exactly one new item.",
      "doc": "<the whole docstring>",
      "params": [
        {"name": "up", "kind": "stream", "annotation": "Stream[X]",
         "required": true, "binding": "positional_or_keyword",
-        "doc": "The stream."},
+        "doc": "Stream."},
        {"name": "mapper", "kind": "value", "type": "callable",
         "annotation": "Callable[[X], Y]", "required": true,
-        "binding": "positional_or_keyword", "doc": "Called on each item."}],
+        "binding": "positional_or_keyword",
+        "doc": "Called on each item; returns the item to emit."}],
      "inputs": [{"name": "up", "multi": false, "keyed": false}],
      "outputs": [{"name": "down", "keyed": false}]}
   ],
   "constructors": [
-    {"name": "EventClock", "kind": "clock",
+    {"name": "TumblingWindower", "kind": "windower",
      "module": "rillet.operators.windowing",
-     "import": "from rillet.operators.windowing import EventClock",
-     "summary": "...", "doc": "...", "params": [<value params>]},
+     "import": "from rillet.operators.windowing import TumblingWindower",
+     "summary": "Back-to-back windows of a fixed `length`.", "doc": "...",
+     "params": [
+       {"name": "length", "kind": "value", "type": "timedelta", ...},
+       {"name": "align_to", "kind": "value", "type": "datetime", ...}]},
     {"name": "FileSource", "kind": "source", "items": "plain", ...}
   ],
   "types": {"timedelta": {"imports": ["from datetime import timedelta"],
