@@ -157,7 +157,7 @@ def test_every_public_function_has_an_example():
     modules = [
         "dataflow", "operators", "operators.helpers", "inputs", "outputs", "errors",
         "testing", "run", "visualize", "tracing", "connectors.stdio",
-        "connectors.files", "connectors.demo",
+        "connectors.files", "connectors.demo", "pipeline",
     ]  # fmt: skip
     missing = []
     for rel in modules:

@@ -342,7 +342,12 @@ def _constructors() -> List[Dict[str, Any]]:
 
 
 def constructors() -> List[Dict[str, Any]]:
-    """Clock, windower, source and sink classes. Cached; don't mutate."""
+    """Clock, windower, source and sink classes. Cached; don't mutate.
+
+    >>> from rillet.pipeline.catalog import constructors
+    >>> [c["name"] for c in constructors() if c["kind"] == "clock"]
+    ['EventClock', 'SystemClock']
+    """
     return _constructors()
 
 
@@ -352,7 +357,12 @@ def constructor(name: str) -> Optional[Dict[str, Any]]:
 
 
 def catalog_json() -> Dict[str, Any]:
-    """What `python -m rillet.pipeline catalog` prints."""
+    """What `python -m rillet.pipeline catalog` prints (see the module docstring).
+
+    >>> from rillet.pipeline.catalog import catalog_json
+    >>> list(catalog_json())
+    ['schema_version', 'groups', 'operators', 'constructors', 'types']
+    """
     return {
         "schema_version": 1,
         "groups": list(GROUPS),

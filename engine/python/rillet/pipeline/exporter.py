@@ -60,7 +60,16 @@ INDENT = "    "
 
 
 class ExportError(ValueError):
-    """The pipeline can't be written as Python; `issues` says why."""
+    """The pipeline can't be written as Python; `issues` says why.
+
+    >>> from rillet.pipeline.exporter import ExportError, export
+    >>> from rillet.pipeline.model import Node, Pipeline
+    >>> try:
+    ...     export(Pipeline("demo", nodes=[Node("n1", "map", "m")]))
+    ... except ExportError as ex:
+    ...     print(len(ex.issues), ex.issues[0].message)
+    2 step 'm' needs the param 'mapper' (Called on each item; returns the item to emit.); set it
+    """
 
     def __init__(self, message: str, issues: List[Issue] = ()) -> None:
         super().__init__(message)
@@ -207,7 +216,19 @@ def _meta(p: Pipeline) -> List[str]:
 
 
 def export(p: Pipeline) -> str:
-    """The Python source of `p`; raises `ExportError` if `p` has validation errors."""
+    """The Python source of `p`; raises `ExportError` if `p` has validation errors.
+
+    >>> from rillet.pipeline.exporter import export
+    >>> from rillet.pipeline.model import Pipeline
+    >>> print(export(Pipeline("empty")), end="")
+    # Dataflow 'empty', written by the Rillet studio.
+    # Run it with: python -m rillet.run <this file>:flow
+    from rillet.dataflow import Dataflow
+    import rillet.operators as op
+    <BLANKLINE>
+    flow = Dataflow('empty')
+    <BLANKLINE>
+    """
     report = validate(p)
     if report.errors:
         first = report.errors[0]

@@ -54,7 +54,13 @@ def example(slug: str, source: str) -> Dict[str, Any]:
 
 
 def examples() -> List[Dict[str, Any]]:
-    """Every example: `{slug, title, description, pipeline}`."""
+    """Every example: `{slug, title, description, pipeline}`.
+
+    >>> from rillet.pipeline.gallery import examples
+    >>> wordcount = examples()[0]
+    >>> wordcount["title"], [n["op"] for n in wordcount["pipeline"]["nodes"]]
+    ('Word count', ['input', 'flat_map', 'count_final', 'output'])
+    """
     return [
         example(slug, path.read_text(encoding="utf-8")) for slug, path in example_files().items()
     ]

@@ -68,6 +68,13 @@ class PipelineImportError(ValueError):
 
     `line` and `column` (1-based) point at the cause; `step` is the
     step id involved, when there is one.
+
+    >>> from rillet.pipeline.importer import PipelineImportError, import_source
+    >>> try:
+    ...     import_source("x = 1")
+    ... except PipelineImportError as ex:
+    ...     print(ex)
+    there is no `flow = Dataflow("...")` at the top level of the file; create the dataflow there (`from rillet.dataflow import Dataflow`)
     """
 
     def __init__(
@@ -597,5 +604,16 @@ class _Reader:
 
 
 def import_source(source: str) -> Pipeline:
-    """Parse Python source into a pipeline; raises `PipelineImportError`."""
+    """Parse Python source into a pipeline; raises `PipelineImportError`.
+
+    >>> from rillet.pipeline.importer import import_source
+    >>> p = import_source('''
+    ... import rillet.operators as op
+    ... from rillet.dataflow import Dataflow
+    ... flow = Dataflow("f")
+    ... nums = op.input("nums", flow, SOURCE)
+    ... ''')
+    >>> p.nodes[0].params
+    {'source': ExprParam(code='SOURCE')}
+    """
     return _Reader(source).read()

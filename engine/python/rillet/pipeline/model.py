@@ -178,7 +178,12 @@ def param_from_json(obj: Any, path: str) -> Param:
 
 @dataclass(frozen=True)
 class Position:
-    """Where the studio draws a node."""
+    """Where the studio draws a node.
+
+    >>> from rillet.pipeline.model import Position
+    >>> Position(10, -2.5).to_json()
+    {'x': 10, 'y': -2.5}
+    """
 
     x: float = 0.0
     y: float = 0.0
@@ -192,6 +197,10 @@ class Node:
     """One step: an operator of `rillet.operators` with its value params.
 
     Input streams are not params; they come from edges.
+
+    >>> from rillet.pipeline.model import ExprParam, Node
+    >>> Node("n2", "map", "double", {"mapper": ExprParam("lambda x: 2 * x")}).to_json()["params"]
+    {'mapper': {'kind': 'expr', 'code': 'lambda x: 2 * x'}}
     """
 
     id: str
@@ -228,7 +237,12 @@ class Node:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One end of an edge: a node's port, with `index` for multi ports like `merge`'s `ups`."""
+    """One end of an edge: a node's port, with `index` for multi ports like `merge`'s `ups`.
+
+    >>> from rillet.pipeline.model import Endpoint
+    >>> Endpoint("n5", "ups", 1).to_json()
+    {'node': 'n5', 'port': 'ups', 'index': 1}
+    """
 
     node: str
     port: str
@@ -256,7 +270,12 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Edge:
-    """A stream from an output port (`src`) to an input port (`dst`)."""
+    """A stream from an output port (`src`) to an input port (`dst`).
+
+    >>> from rillet.pipeline.model import Edge, Endpoint
+    >>> Edge(Endpoint("n3", "trues"), Endpoint("n4", "up")).to_json()
+    {'from': {'node': 'n3', 'port': 'trues'}, 'to': {'node': 'n4', 'port': 'up'}}
+    """
 
     src: Endpoint
     dst: Endpoint
@@ -280,7 +299,14 @@ class Edge:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """A whole dataflow. Equality ignores the order of `edges`."""
+    """A whole dataflow. Equality ignores the order of `edges`.
+
+    >>> from rillet.pipeline.model import Edge, Endpoint, Node, Pipeline
+    >>> p = Pipeline("demo", nodes=[Node("a", "input", "inp"), Node("b", "inspect", "show")],
+    ...              edges=[Edge(Endpoint("a", "down"), Endpoint("b", "up"))])
+    >>> p.node("b").op, p.to_json()["edges"][0]["to"]
+    ('inspect', {'node': 'b', 'port': 'up'})
+    """
 
     flow_id: str
     prelude: str = ""

@@ -42,7 +42,12 @@ EXPORT_NAMES = frozenset({"op", "Dataflow"})
 
 @dataclass(frozen=True)
 class Issue:
-    """One problem found in a pipeline."""
+    """One problem found in a pipeline (see the module docstring).
+
+    >>> from rillet.pipeline.validation import Issue
+    >>> Issue("n1", "mapper", 1, 14, "Python syntax error ...").to_json()["field"]
+    'mapper'
+    """
 
     node: Optional[str]
     field: Optional[str]
@@ -56,7 +61,13 @@ class Issue:
 
 @dataclass
 class Report:
-    """`errors` block export and runs; `warnings` are worth a look."""
+    """`errors` block export and runs; `warnings` are worth a look.
+
+    >>> from rillet.pipeline.model import Pipeline
+    >>> from rillet.pipeline.validation import validate
+    >>> validate(Pipeline("empty")).to_json()["warnings"][0]["message"]
+    'the pipeline has no steps yet; add an `input` step from Sources to start'
+    """
 
     errors: List[Issue] = field(default_factory=list)
     warnings: List[Issue] = field(default_factory=list)
@@ -503,7 +514,15 @@ def sink_items(code: str) -> str:
 
 
 def validate(p: Pipeline) -> Report:
-    """All errors and warnings of `p`, in a stable order."""
+    """All errors and warnings of `p`, in a stable order.
+
+    >>> from rillet.pipeline.model import ExprParam, Node, Pipeline
+    >>> from rillet.pipeline.validation import validate
+    >>> p = Pipeline("demo", "from rillet.testing import TestingSource",
+    ...              [Node("n1", "input", "in.put", {"source": ExprParam("TestingSource([1])")})])
+    >>> [(i.node, i.field, i.message) for i in validate(p).errors]
+    [('n1', 'step_id', "step id 'in.put' contains a period '.'; periods separate nested step ids, so use '_' instead")]
+    """
     rep = Report()
     if not p.nodes:
         rep.warn(
