@@ -198,7 +198,7 @@ class _Reader:
             for a in stmt.names:
                 local = a.asname or a.name.split(".")[0]
                 self.aliases[local] = a.name if a.asname else local
-                ours = ours and a.name in (*OPERATOR_MODULES, "rillet.dataflow", "rillet")
+                ours = ours and a.name in (*OPERATOR_MODULES, "rillet.dataflow")
         elif isinstance(stmt, ast.ImportFrom) and stmt.module and stmt.level == 0:
             for a in stmt.names:
                 target = f"{stmt.module}.{a.name}"

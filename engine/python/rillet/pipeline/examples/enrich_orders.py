@@ -4,7 +4,9 @@ Reads orders from a CSV file, adds each product's name and price from
 a product catalog, and writes the enriched orders to
 `enriched_orders.csv` in the directory you run it from. The catalog
 lookup stands in for a slow service: `enrich_cached` calls it once per
-product and reuses the answer for the `ttl` that follows.
+product and reuses the answer for the `ttl` that follows. `FileSink`
+writes `(key, line)` pairs (the key picks the file of a partitioned
+sink), so the lines get one key first.
 """
 
 import csv
@@ -36,12 +38,12 @@ def add_product(cache, order):
     if product is None:
         return f"{order['order_id']},{order['sku']},{quantity},unknown product,,"
     total = quantity * float(product["unit_price"])
-    return f"{order['order_id']},{order['sku']},{quantity},{product['name']},{product['unit_price']},{total:.2f}"
+    fields = [order["order_id"], order["sku"], quantity, product["name"], product["unit_price"]]
+    return ",".join(map(str, fields)) + f",{total:.2f}"
 
 
 flow = Dataflow("enrich_orders")
 orders = op.input("orders", flow, CSVSource(DATA / "orders.csv"))
 enriched = op.enrich_cached("enrich", orders, lookup_product, add_product, ttl=timedelta(minutes=5))
-# FileSink writes (key, line) pairs; one key, so one file.
 keyed = op.key_on("one_file", enriched, lambda line: "enriched_orders")
 op.output("write", keyed, FileSink(OUTPUT))
