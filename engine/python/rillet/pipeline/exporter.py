@@ -33,7 +33,6 @@ op.inspect('show', nums)
 
 from __future__ import annotations
 
-import builtins
 import heapq
 import json
 import keyword
@@ -44,6 +43,7 @@ from typing import Any, Dict, List, Set
 from rillet.pipeline.catalog import catalog
 from rillet.pipeline.model import ExprParam, FunctionParam, LiteralParam, Param, Pipeline
 from rillet.pipeline.snippets import (
+    BUILTIN_NAMES,
     bound_names,
     has_trailing_comment,
     literal_source,
@@ -90,7 +90,7 @@ def variable_names(p: Pipeline, taken: Set[str]) -> Dict[str, str]:
         base = re.sub(r"\W", "_", n.step_id) or "step"
         if not base.isidentifier():
             base = f"s_{base}"
-        if keyword.iskeyword(base) or hasattr(builtins, base):
+        if keyword.iskeyword(base) or base in BUILTIN_NAMES:
             base = f"{base}_"
         name, k = base, 2
         while name in used:

@@ -26,7 +26,9 @@ MODULE_NAMES = frozenset(
 )
 """Names every module has."""
 
-BUILTIN_NAMES = frozenset(dir(builtins)) | MODULE_NAMES
+BUILTIN_NAMES = (frozenset(dir(builtins)) - {"_"}) | MODULE_NAMES
+"""Names Python defines in every module (`_` only exists after the
+interactive prompt or a doctest printed something)."""
 
 
 def source_lines(code: str, keepends: bool = False) -> List[str]:
