@@ -12,6 +12,7 @@ pub mod operators;
 pub mod plan;
 pub mod pycall;
 pub mod runtime;
+pub mod telemetry;
 
 use std::time::Duration;
 
