@@ -24,6 +24,14 @@ pub fn report(py: Python<'_>, err: &RunError, tops: &Tops) -> Option<ErrorReport
     Some(ErrorReport { step_id, kind, message, traceback })
 }
 
+/// Describe an exception raised before the flow ran (importing it, or
+/// building it): the user's to fix, about no step.
+pub fn early(py: Python<'_>, exc: &Bound<'_, PyAny>) -> ErrorReport {
+    let err = PyErr::from_value(exc.clone());
+    let name = crate::pycall::type_name(exc);
+    ErrorReport { step_id: None, kind: Fault::User, message: format!("{name}: {exc}"), traceback: format_traceback(py, &err) }
+}
+
 /// The step id an engine error message is about. Every message about a
 /// step starts by naming it: `step 'flow.step': ...` or `step 'flow.step'
 /// requires ...`.

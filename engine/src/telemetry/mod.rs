@@ -99,3 +99,26 @@ impl Telemetry {
         py.detach(move || channel.finish(last));
     }
 }
+
+/// Tell the studio that a run failed before its flow could run (its file
+/// raised on import, say): `hello` without steps, then `error`. Does
+/// nothing without a run channel.
+pub fn report_early_failure(py: Python<'_>, exc: &Bound<'_, PyAny>, process: usize) {
+    let Some(endpoint) = Endpoint::from_env() else { return };
+    let place = Place { process, processes: process + 1, workers: 0, first_worker: 0, local_workers: 0 };
+    let hello = Message::Hello(Hello {
+        token: endpoint.token.clone(),
+        protocol: PROTOCOL,
+        pid: std::process::id(),
+        process,
+        processes: place.processes,
+        workers: 0,
+        process_workers: Vec::new(),
+        flow_id: None,
+        steps: Vec::new(),
+        histogram_bounds_ns: histogram::bounds_ns().to_vec(),
+    });
+    let error = Message::Error(failure::early(py, exc));
+    let hub = Arc::new(Hub::new(place, Tops::default()));
+    py.detach(move || Channel::open(hub, endpoint, &hello).finish(Some(error)));
+}
