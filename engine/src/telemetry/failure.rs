@@ -29,7 +29,12 @@ pub fn report(py: Python<'_>, err: &RunError, tops: &Tops) -> Option<ErrorReport
 pub fn early(py: Python<'_>, exc: &Bound<'_, PyAny>) -> ErrorReport {
     let err = PyErr::from_value(exc.clone());
     let name = crate::pycall::type_name(exc);
-    ErrorReport { step_id: None, kind: Fault::User, message: format!("{name}: {exc}"), traceback: format_traceback(py, &err) }
+    ErrorReport {
+        step_id: None,
+        kind: Fault::User,
+        message: format!("{name}: {exc}"),
+        traceback: format_traceback(py, &err),
+    }
 }
 
 /// The step id an engine error message is about. Every message about a
