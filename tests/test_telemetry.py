@@ -258,6 +258,27 @@ def test_latency_of_a_sink_spans_the_whole_flow(studio, monkeypatch):
     assert sum(s["latency_ns"]["sum"] for s in inp) < 50_000_000, "the input step is time zero"
 
 
+def test_a_partitioned_sink_counts_what_it_writes(studio, monkeypatch, entry_point, tmp_path):
+    """DirSink routes records to the workers owning its files: items in
+    are counted before that exchange, items out (and latency) where they
+    are written."""
+    from rillet.connectors.files import DirSink
+
+    for k, v in studio.env().items():
+        monkeypatch.setenv(k, v)
+    flow = Dataflow("part")
+    s = op.input("inp", flow, TestingSource(range(300), batch_size=50))
+    s = op.map("kv", s, lambda x: (str(x % 7), str(x)))
+    op.output("out", s, DirSink(tmp_path, 3))
+    entry_point(flow)
+    lines = [line for f in tmp_path.iterdir() for line in f.read_text().split()]
+    assert sorted(lines, key=int) == [str(x) for x in range(300)]
+    (conn,) = studio.wait_conns(1)
+    out = by_step([final_metrics(finished(conn))])["part.out"]
+    assert (out["items_in"], out["items_out"], out["latency"]) == (300, 300, 300)
+    assert out["process"] > 0
+
+
 def entry_point_two_workers(flow):
     from rillet.testing import cluster_main
 
