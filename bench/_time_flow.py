@@ -15,7 +15,7 @@ per process); it prints `READY` on stdout just before joining, so that the
 caller can start the next process once this one is about to listen.
 
 The last stdout line is `BENCH_RESULT {json}` with the wall-clock start and
-end of the run, its duration, and what the sinks counted. With `run_main`,
+end of the run, its duration (wall and CPU), and what the sinks counted. With `run_main`,
 a count or checksum that differs from the flow's expectation exits 1.
 """
 
@@ -72,12 +72,16 @@ def main() -> int:
         print("READY", flush=True)
 
     start_wall = time.time()
+    start_cpu = time.process_time()
     start = time.perf_counter()
     if clustered:
         cluster_main(module.flow, addresses, args.proc_id, worker_count_per_proc=1)
     else:
         run_main(module.flow)
     seconds = time.perf_counter() - start
+    # CPU time of every thread of this process: steadier than wall time on
+    # a busy machine (bench/telemetry.py reports both).
+    cpu_seconds = time.process_time() - start_cpu
     end_wall = time.time()
 
     result = {
@@ -85,6 +89,7 @@ def main() -> int:
         "flow": args.flow_file.stem,
         "proc_id": args.proc_id,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "start_wall": start_wall,
         "end_wall": end_wall,
         "expected_count": module.EXPECTED_COUNT,

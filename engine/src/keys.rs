@@ -8,12 +8,11 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 use timely::communication::Push;
-use timely::container::{CapacityContainerBuilder, ContainerBuilder, PushInto};
 use timely::dataflow::channels::pact::DistributorPact;
 use timely::dataflow::channels::pushers::exchange::Distributor;
 use timely::dataflow::channels::{Message, Stamp};
 
-use crate::batch::Batch;
+use crate::batch::{Batch, BatchBuilders};
 use crate::errors::RunError;
 use crate::pycall::short_repr;
 
@@ -107,13 +106,13 @@ pub fn route(item: &Bound<'_, PyAny>) -> u64 {
 /// Spreads a batch over workers with a route function over Python
 /// records, attaching to Python once per batch.
 pub struct PyDistributor<F> {
-    builders: Vec<CapacityContainerBuilder<Batch>>,
+    builders: BatchBuilders,
     route: F,
 }
 
 impl<F> PyDistributor<F> {
     pub fn new(peers: usize, route: F) -> Self {
-        Self { builders: (0..peers).map(|_| Default::default()).collect(), route }
+        Self { builders: BatchBuilders::new(peers), route }
     }
 }
 
@@ -125,24 +124,18 @@ impl<F: FnMut(&Bound<'_, PyAny>) -> u64> Distributor<Batch> for PyDistributor<F>
         pushers: &mut [P],
     ) {
         let peers = pushers.len() as u64;
+        let ingested = container.stamp;
         let items = container.take();
         Python::attach(|py| {
             for item in items {
                 let index = ((self.route)(item.bind(py)) % peers) as usize;
-                self.builders[index].push_into(item);
-                while let Some(full) = self.builders[index].extract() {
-                    Message::push_at(full, stamp.clone(), &mut pushers[index]);
-                }
+                self.builders.push(index, item, ingested, stamp, &mut pushers[index]);
             }
         });
     }
 
     fn flush<T: Clone, P: Push<Message<T, Batch>>>(&mut self, stamp: &Stamp<T>, pushers: &mut [P]) {
-        for (builder, pusher) in self.builders.iter_mut().zip(pushers.iter_mut()) {
-            while let Some(batch) = builder.finish() {
-                Message::push_at(batch, stamp.clone(), pusher);
-            }
-        }
+        self.builders.flush(stamp, pushers);
     }
 }
 

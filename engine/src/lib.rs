@@ -12,6 +12,7 @@ pub mod operators;
 pub mod plan;
 pub mod pycall;
 pub mod runtime;
+pub mod telemetry;
 
 use std::time::Duration;
 
@@ -120,11 +121,21 @@ fn cli_main(
     runtime::run(py, flow, topology, cfg)
 }
 
+/// Report `exc`, which stopped a run before its flow ran, to the studio
+/// (see `engine/TELEMETRY.md`); does nothing unless the studio started
+/// this run. `python -m rillet.run` calls it when the flow can't be loaded.
+#[pyfunction]
+#[pyo3(signature = (exc, *, process=0))]
+fn report_failure(py: Python<'_>, exc: &Bound<'_, PyAny>, process: usize) {
+    telemetry::report_early_failure(py, exc, process);
+}
+
 #[pymodule]
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_main, m)?)?;
     m.add_function(wrap_pyfunction!(cluster_main, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(iterate::take_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(report_failure, m)?)?;
     Ok(())
 }

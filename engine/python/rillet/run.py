@@ -312,8 +312,15 @@ def _main() -> None:
     if addresses is not None:
         kwargs["addresses"] = addresses.split(";")
 
-    mod_str, attr_str = _prepare_import(kwargs.pop("import_str"))
-    kwargs["flow"] = _locate_dataflow(mod_str, attr_str)
+    try:
+        mod_str, attr_str = _prepare_import(kwargs.pop("import_str"))
+        kwargs["flow"] = _locate_dataflow(mod_str, attr_str)
+    except Exception as ex:
+        # A run started by the studio reports even this failure to it.
+        engine = _native.try_load()
+        if engine is not None:
+            engine.report_failure(ex, process=kwargs.get("process_id") or 0)
+        raise
 
     _native.load().cli_main(**kwargs)
 

@@ -7,7 +7,7 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
 
-use super::{give, Ctx, PyStream};
+use super::{Ctx, PyStream};
 use crate::batch::Batch;
 use crate::errors::RunError;
 use crate::pycall::{call1, short_repr, type_name, user_error};
@@ -21,10 +21,12 @@ pub fn branch<'s>(up: &PyStream<'s>, step_id: &str, predicate: Py<PyAny>, ctx: &
     let mut trues_out: OutputBuilder<u64, CapacityContainerBuilder<Batch>> = OutputBuilder::from(trues_out);
     let mut falses_out: OutputBuilder<u64, CapacityContainerBuilder<Batch>> = OutputBuilder::from(falses_out);
     let shared = ctx.shared.clone();
+    let meter = ctx.meter(step_id);
     let step_id = step_id.to_string();
 
     builder.build(move |_initial_caps| {
         move |_frontiers| {
+            let _timer = meter.timer();
             let mut trues_handle = trues_out.activate();
             let mut falses_handle = falses_out.activate();
             Python::attach(|py| {
@@ -33,6 +35,7 @@ pub fn branch<'s>(up: &PyStream<'s>, step_id: &str, predicate: Py<PyAny>, ctx: &
                     if shared.stopping() {
                         return;
                     }
+                    let stamp = meter.input(batch);
                     let (mut yes, mut no) = (Vec::new(), Vec::new());
                     for item in batch.take() {
                         match decide(&step_id, predicate, item.bind(py)) {
@@ -44,8 +47,8 @@ pub fn branch<'s>(up: &PyStream<'s>, step_id: &str, predicate: Py<PyAny>, ctx: &
                             }
                         }
                     }
-                    give(&mut trues_handle, &cap, yes);
-                    give(&mut falses_handle, &cap, no);
+                    meter.give_at(0, &mut trues_handle, &cap, yes, stamp);
+                    meter.give_at(1, &mut falses_handle, &cap, no, stamp);
                 });
             });
         }

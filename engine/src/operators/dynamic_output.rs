@@ -18,5 +18,5 @@ pub fn dynamic_output<'s>(up: &PyStream<'s>, step_id: &str, sink: Py<PyAny>, ctx
         ctx.shared.fail(err);
         Python::attach(|py| py.None())
     });
-    write_stream(up, Pipeline, Writer::new(step_id, Parts::Dynamic(part)), ctx)
+    write_stream(up, Pipeline, Writer::new(step_id, Parts::Dynamic(part)), ctx.meter(step_id), ctx)
 }

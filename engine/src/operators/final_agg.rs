@@ -18,31 +18,36 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::{Capability, Operator};
 
 use super::keyed::{keyed, KeyGroup, KeyedLogic};
-use super::{give, Ctx, PyStream};
+use super::{Ctx, PyStream};
 use crate::errors::RunError;
 use crate::keys::{self, pair};
 use crate::plan::Final;
 use crate::pycall::{call1, call2, short_repr, user_error};
+use crate::telemetry::Meter;
 
 pub fn final_agg<'s>(up: &PyStream<'s>, step_id: &str, kind: Final, ctx: &Ctx) -> PyStream<'s> {
+    let meter = ctx.meter(step_id);
     let acc = match kind {
         Final::Count { key } => {
-            let counted = count_locally(up, step_id, key, ctx);
-            return keyed(&counted, step_id, Totals { step_id: step_id.to_string(), counts: HashMap::default() }, ctx);
+            let counted = count_locally(up, step_id, key, meter.upstream_stage(), ctx);
+            let totals = Totals { step_id: step_id.to_string(), counts: HashMap::default() };
+            return keyed(&counted, step_id, totals, meter.downstream_stage(), ctx);
         }
         Final::Fold { builder, folder } => Acc::Fold { builder, folder },
         Final::Reduce { reducer } => Acc::Combine(Combine::Reducer(reducer)),
         Final::Max { by } => Acc::Combine(Combine::Extreme { by, op: CompareOp::Gt }),
         Final::Min { by } => Acc::Combine(Combine::Extreme { by, op: CompareOp::Lt }),
     };
-    let up = match &acc {
+    let (up, meter) = match &acc {
         // Like Bytewax, reduce each batch on its own worker before routing:
         // with a non-associative reducer the grouping is visible.
-        Acc::Combine(combine) => pre_reduce(up, step_id, combine.clone_ref(), ctx),
-        Acc::Fold { .. } => up.clone(),
+        Acc::Combine(combine) => {
+            (pre_reduce(up, step_id, combine.clone_ref(), meter.upstream_stage(), ctx), meter.downstream_stage())
+        }
+        Acc::Fold { .. } => (up.clone(), meter),
     };
     let logic = Aggregate { step_id: step_id.to_string(), acc, states: HashMap::default() };
-    keyed(&up, step_id, logic, ctx)
+    keyed(&up, step_id, logic, meter, ctx)
 }
 
 enum Acc {
@@ -154,22 +159,28 @@ impl KeyedLogic for Aggregate {
         }
         Ok(())
     }
+
+    fn state_keys(&self) -> Option<usize> {
+        Some(self.states.len())
+    }
 }
 
 /// Reduce each batch by key, keys in first-seen order, on the worker
 /// where the batch is.
-fn pre_reduce<'s>(up: &PyStream<'s>, step_id: &str, combine: Combine, ctx: &Ctx) -> PyStream<'s> {
+fn pre_reduce<'s>(up: &PyStream<'s>, step_id: &str, combine: Combine, meter: Meter, ctx: &Ctx) -> PyStream<'s> {
     let shared = ctx.shared.clone();
     let step_id = step_id.to_string();
     up.clone().unary(Pipeline, &format!("{step_id}.pre_reduce"), move |_cap, _info| {
         move |input, output| {
+            let _timer = meter.timer();
             Python::attach(|py| {
                 input.for_each(|cap, batch| {
                     if shared.stopping() {
                         return;
                     }
+                    let stamp = meter.input(batch);
                     match reduce_batch(py, &step_id, &combine, &batch.items) {
-                        Ok(out) => give(output, &cap, out),
+                        Ok(out) => meter.give(output, &cap, out, stamp),
                         Err(err) => shared.fail(err),
                     }
                 });
@@ -236,16 +247,21 @@ impl KeyedLogic for Totals {
         }
         Ok(())
     }
+
+    fn state_keys(&self) -> Option<usize> {
+        Some(self.counts.len())
+    }
 }
 
 /// First stage of `count_final`: `(key(item), n)` per key and epoch, sent
 /// when the epoch is complete here.
-fn count_locally<'s>(up: &PyStream<'s>, step_id: &str, key_fn: Py<PyAny>, ctx: &Ctx) -> PyStream<'s> {
+fn count_locally<'s>(up: &PyStream<'s>, step_id: &str, key_fn: Py<PyAny>, meter: Meter, ctx: &Ctx) -> PyStream<'s> {
     let shared = ctx.shared.clone();
     let step_id = step_id.to_string();
     up.clone().unary_frontier(Pipeline, &format!("{step_id}.count"), move |_cap, _info| {
         let mut open: BTreeMap<u64, (Capability<u64>, HashMap<String, u64>)> = BTreeMap::new();
         move |(input, frontier), output| {
+            let _timer = meter.timer();
             let result = Python::attach(|py| -> Result<(), RunError> {
                 let key_fn = key_fn.bind(py);
                 let mut failure = None;
@@ -254,6 +270,7 @@ fn count_locally<'s>(up: &PyStream<'s>, step_id: &str, key_fn: Py<PyAny>, ctx: &
                     if failure.is_some() || shared.stopping() {
                         return;
                     }
+                    meter.input(batch);
                     let counts =
                         &mut open.entry(epoch).or_insert_with(|| (cap.delayed(&epoch, 0), HashMap::default())).1;
                     for item in &batch.items {
@@ -289,7 +306,8 @@ fn count_locally<'s>(up: &PyStream<'s>, step_id: &str, key_fn: Py<PyAny>, ctx: &
                             pair(PyString::new(py, &k).as_any(), n.into_pyobject(py).expect("int").into_any())
                         })
                         .collect();
-                    give(output, &cap, out);
+                    // Sent when the epoch closes, not because of one batch.
+                    meter.give(output, &cap, out, meter.newest_stamp());
                 }
                 Ok(())
             });

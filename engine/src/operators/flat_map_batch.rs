@@ -5,24 +5,27 @@ use pyo3::types::PyList;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
-use super::{give, Ctx, PyStream};
+use super::{Ctx, PyStream};
 use crate::errors::RunError;
 use crate::pycall::{call1, short_repr, type_name, user_error};
 
 pub fn flat_map_batch<'s>(up: &PyStream<'s>, step_id: &str, mapper: Py<PyAny>, ctx: &Ctx) -> PyStream<'s> {
     let shared = ctx.shared.clone();
+    let meter = ctx.meter(step_id);
     let step_id = step_id.to_string();
     up.clone().unary(Pipeline, &step_id.clone(), move |_cap, _info| {
         move |input, output| {
+            let _timer = meter.timer();
             Python::attach(|py| {
                 let mapper = mapper.bind(py);
                 input.for_each(|cap, batch| {
                     if shared.stopping() {
                         return;
                     }
+                    let stamp = meter.input(batch);
                     let items = PyList::new(py, batch.take()).expect("list from objects");
                     match call_mapper(&step_id, mapper, &items) {
-                        Ok(out) => give(output, &cap, out),
+                        Ok(out) => meter.give(output, &cap, out, stamp),
                         Err(err) => shared.fail(err),
                     }
                 });

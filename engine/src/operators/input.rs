@@ -20,7 +20,7 @@ use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::Scope;
 
-use super::{give, Ctx, PyStream};
+use super::{Ctx, PyStream};
 use crate::errors::RunError;
 use crate::pycall::{aware_timestamp, short_repr, type_name, user_error};
 
@@ -101,6 +101,7 @@ pub fn input<'s>(scope: Scope<'s, u64>, step_id: &str, parts: Vec<Part>, ctx: &C
     let shared = ctx.shared.clone();
     let probe = ctx.probe.clone();
     let interval = ctx.epoch_interval;
+    let meter = ctx.meter(step_id);
     let step_id = step_id.to_string();
     source(scope, &step_id.clone(), move |cap, info| {
         let activator = scope.activator_for(info.address);
@@ -124,6 +125,7 @@ pub fn input<'s>(scope: Scope<'s, u64>, step_id: &str, parts: Vec<Part>, ctx: &C
             if shared.stopping() {
                 return;
             }
+            let _timer = meter.timer();
             let now = Instant::now();
             let now_wall = now_secs();
             let mut soonest: Option<Duration> = None;
@@ -144,7 +146,8 @@ pub fn input<'s>(scope: Scope<'s, u64>, step_id: &str, parts: Vec<Part>, ctx: &C
                         match poll(py, &step_id, part) {
                             Ok(Polled::Items(items)) => {
                                 let was_empty = items.is_empty();
-                                give(output, part.cap.as_ref().expect("capability"), items);
+                                let stamp = meter.ingest_stamp();
+                                meter.give(output, part.cap.as_ref().expect("capability"), items, stamp);
                                 match next_awake(py, &step_id, part) {
                                     Ok(Some(t)) => part.next_awake = Some(t),
                                     Ok(None) if was_empty => {

@@ -12,9 +12,11 @@ use crate::pycall::user_error;
 pub fn inspect_debug<'s>(up: &PyStream<'s>, step_id: &str, inspector: Py<PyAny>, ctx: &Ctx) -> PyStream<'s> {
     let shared = ctx.shared.clone();
     let worker = ctx.worker_index;
+    let meter = ctx.meter(step_id);
     let step_id = step_id.to_string();
     up.clone().unary(Pipeline, &step_id.clone(), move |_cap, _info| {
         move |input, output| {
+            let _timer = meter.timer();
             Python::attach(|py| {
                 let inspector = inspector.bind(py);
                 let py_step_id = PyString::new(py, &step_id);
@@ -22,6 +24,7 @@ pub fn inspect_debug<'s>(up: &PyStream<'s>, step_id: &str, inspector: Py<PyAny>,
                     if shared.stopping() {
                         return;
                     }
+                    meter.input(batch);
                     let epoch = cap.least().copied().unwrap_or_default();
                     for item in &batch.items {
                         let called = inspector.call1((&py_step_id, item.bind(py), epoch, worker));
@@ -30,7 +33,7 @@ pub fn inspect_debug<'s>(up: &PyStream<'s>, step_id: &str, inspector: Py<PyAny>,
                             return;
                         }
                     }
-                    output.session(&cap).give_container(batch);
+                    meter.give_batch(output, &cap, batch);
                 });
             });
         }

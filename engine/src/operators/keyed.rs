@@ -14,9 +14,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 use timely::dataflow::operators::{Capability, Operator};
 
-use super::{give, Ctx, PyStream};
+use super::{Ctx, PyStream};
+use crate::batch::{earliest, NO_STAMP};
 use crate::errors::RunError;
 use crate::keys;
+use crate::telemetry::Meter;
 
 /// One key's values, as they arrived.
 pub struct KeyGroup<'py> {
@@ -60,6 +62,12 @@ pub trait KeyedLogic: 'static {
     fn next_timer(&self) -> Option<f64> {
         None
     }
+
+    /// How many keys hold state now, reported as the step's `state_keys`;
+    /// `None` for logic that keeps no per-key state.
+    fn state_keys(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Split keyed items and group them by key, keys in sorted order.
@@ -94,8 +102,18 @@ pub fn group_by_key<'py>(py: Python<'py>, step_id: &str, items: &[Py<PyAny>]) ->
     Ok(groups)
 }
 
-/// Build a keyed step running `logic`.
-pub fn keyed<'s, L: KeyedLogic>(up: &PyStream<'s>, step_id: &str, mut logic: L, ctx: &Ctx) -> PyStream<'s> {
+/// An epoch's items in one activation: its capability, the items, and
+/// their earliest ingestion stamp.
+type Arrived = (Capability<u64>, Vec<Py<PyAny>>, u64);
+
+/// Build a keyed step running `logic`, reporting through `meter`.
+pub fn keyed<'s, L: KeyedLogic>(
+    up: &PyStream<'s>,
+    step_id: &str,
+    mut logic: L,
+    meter: Meter,
+    ctx: &Ctx,
+) -> PyStream<'s> {
     let shared = ctx.shared.clone();
     let step_id = step_id.to_string();
     let scope = up.scope();
@@ -105,10 +123,12 @@ pub fn keyed<'s, L: KeyedLogic>(up: &PyStream<'s>, step_id: &str, mut logic: L, 
         // Epochs with work whose close the logic has not seen yet.
         let mut active: BTreeSet<u64> = BTreeSet::new();
         move |(input, frontier), output| {
-            let mut arrived: BTreeMap<u64, (Capability<u64>, Vec<Py<PyAny>>)> = BTreeMap::new();
+            let _timer = meter.timer();
+            let mut arrived: BTreeMap<u64, Arrived> = BTreeMap::new();
             input.for_each(|cap, batch| {
                 let Some(&epoch) = cap.least() else { return };
-                let entry = arrived.entry(epoch).or_insert_with(|| (cap.delayed(&epoch, 0), Vec::new()));
+                let entry = arrived.entry(epoch).or_insert_with(|| (cap.delayed(&epoch, 0), Vec::new(), NO_STAMP));
+                entry.2 = earliest(entry.2, meter.input(batch));
                 entry.1.extend(batch.take());
             });
             if shared.stopping() {
@@ -129,33 +149,38 @@ pub fn keyed<'s, L: KeyedLogic>(up: &PyStream<'s>, step_id: &str, mut logic: L, 
                     }
                     Ok::<(), RunError>(())
                 };
-                for (epoch, (cap, items)) in arrived {
+                for (epoch, (cap, items, stamp)) in arrived {
                     close(&mut logic, Some(epoch), &mut active)?;
                     active.insert(epoch);
                     for group in group_by_key(py, &step_id, &items)? {
                         logic.on_group(group, epoch, &mut out)?;
                     }
-                    give(output, &cap, std::mem::take(&mut out));
+                    meter.give(output, &cap, std::mem::take(&mut out), stamp);
                 }
+                // Timers and the end of the stream are caused by no batch.
+                let stamp = meter.newest_stamp();
                 let Some(cap) = held.as_mut() else {
                     return Ok(());
                 };
                 let now_epoch = *cap.time();
                 logic.on_timers(py, crate::runtime::now_secs(), now_epoch, &mut out)?;
                 active.insert(now_epoch);
-                give(output, &*cap, std::mem::take(&mut out));
+                meter.give(output, &*cap, std::mem::take(&mut out), stamp);
                 match frontier.frontier().first() {
                     Some(time) => cap.downgrade(time),
                     None => {
                         active.insert(now_epoch);
                         logic.on_eof(py, now_epoch, &mut out)?;
-                        give(output, &*cap, out);
+                        meter.give(output, &*cap, out, stamp);
                         held = None;
                     }
                 }
                 logic.on_activation_end(py)?;
                 close(&mut logic, None, &mut active)
             });
+            if let Some(keys) = logic.state_keys() {
+                meter.set_state_keys(keys);
+            }
             if let Err(err) = result {
                 return shared.fail(err);
             }

@@ -23,6 +23,7 @@ pub mod stateful_map;
 pub mod transform;
 use crate::batch::Batch;
 use crate::runtime::shared::Shared;
+use crate::telemetry::{Meter, WorkerMeters};
 use std::sync::Arc;
 use std::time::Duration;
 use timely::container::CapacityContainerBuilder;
@@ -41,6 +42,14 @@ pub struct Ctx {
     pub epoch_interval: Duration,
     /// Frontier of everything downstream; inputs wait on it between epochs.
     pub probe: ProbeHandle<u64>,
+    /// This worker's telemetry (empty without a run channel).
+    pub meters: WorkerMeters,
+}
+impl Ctx {
+    /// What step `step_id`'s operators report through (see `telemetry::meter`).
+    pub fn meter(&self, step_id: &str) -> Meter {
+        self.meters.meter(step_id)
+    }
 }
 /// Send `items` downstream at `cap`'s time; empty batches are not sent.
 pub fn give<C: timely::dataflow::operators::CapabilityTrait<u64>>(

@@ -13,12 +13,13 @@ use pyo3::types::{PyList, PyTuple};
 use timely::dataflow::channels::pact::{DistributorPact, ParallelizationContract, Pipeline};
 use timely::dataflow::operators::Operator;
 
-use super::{give, Ctx, Output, PyStream};
-use crate::batch::Batch;
+use super::{Ctx, Output, PyStream};
+use crate::batch::{earliest, Batch, NO_STAMP};
 use crate::errors::RunError;
 use crate::keys::{self, PyDistributor};
 use crate::pycall::{call1, short_repr, user_error};
 use crate::runtime::partitions::PartAssignment;
+use crate::telemetry::Meter;
 
 /// Where a writer's partitions come from.
 pub enum Parts {
@@ -144,7 +145,8 @@ impl Drop for Writer {
 
 /// The writing operator. Its output never carries items; its frontier
 /// tells the inputs when everything up to an epoch has been written.
-pub fn write_stream<'s, P>(up: &PyStream<'s>, pact: P, mut writer: Writer, ctx: &Ctx) -> PyStream<'s>
+/// What it writes is its step's "output" for `meter`.
+pub fn write_stream<'s, P>(up: &PyStream<'s>, pact: P, mut writer: Writer, meter: Meter, ctx: &Ctx) -> PyStream<'s>
 where
     P: ParallelizationContract<u64, Batch>,
 {
@@ -152,19 +154,26 @@ where
     let name = writer.step_id.clone();
     up.clone().unary_frontier(pact, &name, move |_cap, _info| {
         move |(input, frontier), _output: &mut Output<'_>| {
-            let mut arrived: BTreeMap<u64, Vec<Py<PyAny>>> = BTreeMap::new();
+            let _timer = meter.timer();
+            // Per epoch: the items and their earliest stamp.
+            let mut arrived: BTreeMap<u64, (Vec<Py<PyAny>>, u64)> = BTreeMap::new();
             input.for_each(|cap, batch| {
                 if let Some(&epoch) = cap.least() {
-                    arrived.entry(epoch).or_default().extend(batch.take());
+                    let entry = arrived.entry(epoch).or_insert_with(|| (Vec::new(), NO_STAMP));
+                    entry.1 = earliest(entry.1, meter.input(batch));
+                    entry.0.extend(batch.take());
                 }
             });
             if shared.stopping() || writer.closed {
                 return;
             }
             let result = Python::attach(|py| -> Result<(), RunError> {
-                for (epoch, items) in arrived {
+                for (epoch, (items, stamp)) in arrived {
                     writer.close_epochs(py, Some(epoch))?;
+                    let n = items.len();
+                    meter.sample_out(0, &items);
                     writer.write(py, epoch, items)?;
+                    meter.written(n, stamp);
                 }
                 let frontier = frontier.frontier().first().copied();
                 writer.close_epochs(py, frontier)?;
@@ -189,8 +198,9 @@ pub fn partitioned_output<'s>(
     ctx: &Ctx,
 ) -> PyStream<'s> {
     let n_parts = assignment.parts.len();
+    let meter = ctx.meter(step_id);
     let tag_sink = Python::attach(|py| sink.clone_ref(py));
-    let tagged = tag_with_partition(up, step_id, tag_sink, n_parts as i64, ctx);
+    let tagged = tag_with_partition(up, step_id, tag_sink, n_parts as i64, meter.upstream_stage(), ctx);
     let owners = Arc::new(assignment.owners.clone());
     let pact = DistributorPact(move |peers| {
         PyDistributor::new(peers, move |item: &Bound<'_, PyAny>| {
@@ -200,16 +210,24 @@ pub fn partitioned_output<'s>(
     });
     let parts =
         Parts::Partitioned { sink, keys: assignment.parts.clone(), built: (0..n_parts).map(|_| None).collect() };
-    write_stream(&tagged, pact, Writer::new(step_id, parts), ctx)
+    write_stream(&tagged, pact, Writer::new(step_id, parts), meter.downstream_stage(), ctx)
 }
 
 /// Turn each `(key, value)` into `(part_fn(key) % n_parts, value)` on the
 /// worker where it is, so `part_fn` runs once per item.
-fn tag_with_partition<'s>(up: &PyStream<'s>, step_id: &str, sink: Py<PyAny>, n_parts: i64, ctx: &Ctx) -> PyStream<'s> {
+fn tag_with_partition<'s>(
+    up: &PyStream<'s>,
+    step_id: &str,
+    sink: Py<PyAny>,
+    n_parts: i64,
+    meter: Meter,
+    ctx: &Ctx,
+) -> PyStream<'s> {
     let shared = ctx.shared.clone();
     let step_id = step_id.to_string();
     up.clone().unary(Pipeline, &format!("{step_id}.part_fn"), move |_cap, _info| {
         move |input, output| {
+            let _timer = meter.timer();
             Python::attach(|py| {
                 let part_fn = match sink.bind(py).getattr("part_fn") {
                     Ok(f) => f,
@@ -219,6 +237,7 @@ fn tag_with_partition<'s>(up: &PyStream<'s>, step_id: &str, sink: Py<PyAny>, n_p
                     if shared.stopping() {
                         return;
                     }
+                    let stamp = meter.input(batch);
                     let mut out = Vec::with_capacity(batch.len());
                     for item in batch.take() {
                         match tag(&step_id, &part_fn, item.bind(py), n_parts) {
@@ -229,7 +248,7 @@ fn tag_with_partition<'s>(up: &PyStream<'s>, step_id: &str, sink: Py<PyAny>, n_p
                             }
                         }
                     }
-                    give(output, &cap, out);
+                    meter.give(output, &cap, out, stamp);
                 });
             });
         }

@@ -41,7 +41,7 @@ pub fn stateful_batch<'s>(up: &PyStream<'s>, step_id: &str, builder: Py<PyAny>, 
         awoken: BTreeSet::new(),
         touched: BTreeMap::new(),
     };
-    keyed(up, step_id, logic, ctx)
+    keyed(up, step_id, logic, ctx.meter(step_id), ctx)
 }
 
 impl StatefulBatch {
@@ -197,5 +197,9 @@ impl KeyedLogic for StatefulBatch {
 
     fn next_timer(&self) -> Option<f64> {
         self.logics.values().filter_map(|e| e.notify_at).reduce(f64::min)
+    }
+
+    fn state_keys(&self) -> Option<usize> {
+        Some(self.logics.len())
     }
 }

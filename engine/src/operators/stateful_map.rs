@@ -23,7 +23,7 @@ struct StatefulMap {
 
 pub fn stateful_map<'s>(up: &PyStream<'s>, step_id: &str, mapper: Py<PyAny>, flat: bool, ctx: &Ctx) -> PyStream<'s> {
     let logic = StatefulMap { step_id: step_id.to_string(), mapper, flat, states: HashMap::default() };
-    keyed(up, step_id, logic, ctx)
+    keyed(up, step_id, logic, ctx.meter(step_id), ctx)
 }
 
 impl StatefulMap {
@@ -81,5 +81,9 @@ impl KeyedLogic for StatefulMap {
             (None, None) => {}
         }
         Ok(())
+    }
+
+    fn state_keys(&self) -> Option<usize> {
+        Some(self.states.len())
     }
 }

@@ -10,7 +10,7 @@ use pyo3::types::{PyList, PyString};
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
-use super::{give, Ctx, PyStream};
+use super::{Ctx, PyStream};
 use crate::errors::RunError;
 use crate::keys::{key_not_str, pair};
 use crate::plan::Transform;
@@ -24,25 +24,26 @@ pub fn transform<'s>(
     ctx: &Ctx,
 ) -> PyStream<'s> {
     let shared = ctx.shared.clone();
+    let meter = ctx.meter(step_id);
     let step_id = step_id.to_string();
     up.clone().unary(Pipeline, &step_id.clone(), move |_cap, _info| {
         let mut out = Vec::new();
         move |input, output| {
+            let _timer = meter.timer();
             Python::attach(|py| {
                 let func = func.as_ref().map(|f| f.bind(py));
                 input.for_each(|cap, batch| {
                     if shared.stopping() {
                         return;
                     }
+                    let stamp = meter.input(batch);
                     let items = batch.take();
                     let mut apply = Apply { step_id: &step_id, kind, func, out: &mut out };
-                    match items.iter().try_for_each(|item| apply.one(item.bind(py))) {
-                        Ok(()) => give(output, &cap, std::mem::take(&mut out)),
-                        Err(err) => {
-                            // Records mapped before the failure still go downstream.
-                            give(output, &cap, std::mem::take(&mut out));
-                            shared.fail(err);
-                        }
+                    let result = items.iter().try_for_each(|item| apply.one(item.bind(py)));
+                    // Records mapped before a failure still go downstream.
+                    meter.give(output, &cap, std::mem::take(&mut out), stamp);
+                    if let Err(err) = result {
+                        shared.fail(err);
                     }
                 });
             });

@@ -56,9 +56,9 @@ pub fn build<'s>(scope: Scope<'s, u64>, plan: &Plan, parts: &Assignments, ctx: &
             }
             Op::Merge => {
                 let ups = (0..step.ups.len()).map(|i| up(i).cloned()).collect::<RunResult<Vec<_>>>()?;
-                vec![ops::merge::merge(ups)]
+                vec![ops::merge::merge(ups, id, ctx)]
             }
-            Op::Redistribute => vec![ops::redistribute::redistribute(up(0)?, id, ctx.worker_index)],
+            Op::Redistribute => vec![ops::redistribute::redistribute(up(0)?, id, ctx)],
             Op::InspectDebug(inspector) => {
                 vec![ops::inspect_debug::inspect_debug(up(0)?, id, py_clone(inspector), ctx)]
             }

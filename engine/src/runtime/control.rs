@@ -45,7 +45,7 @@ impl Control {
                 input.for_each(|_cap, signals| {
                     for (_, reason) in signals.drain(..) {
                         match reason {
-                            FAILED => shared.fail(RunError::External(
+                            FAILED => shared.fail_from_peer(RunError::External(
                                 "the run failed on a worker in another process of the cluster; \
                                  that process reports the error"
                                     .into(),

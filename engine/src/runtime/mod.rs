@@ -16,6 +16,7 @@ use pyo3::prelude::*;
 
 use crate::errors::RunError;
 use crate::plan::Plan;
+use crate::telemetry::{self, message::ByeReason, Outcome, Telemetry};
 use shared::Shared;
 
 /// Bytewax's default epoch length.
@@ -43,20 +44,62 @@ pub enum Topology {
     Threads { threads: usize, process: usize, addresses: Vec<String> },
 }
 
+impl Topology {
+    /// This process's place in the run, as the run channel reports it.
+    fn place(&self) -> telemetry::Place {
+        match self {
+            Topology::CallingThread => {
+                telemetry::Place { process: 0, processes: 1, workers: 1, first_worker: 0, local_workers: 1 }
+            }
+            Topology::Threads { threads, process, addresses } => {
+                let processes = addresses.len().max(1);
+                let process = if processes > 1 { *process } else { 0 };
+                telemetry::Place {
+                    process,
+                    processes,
+                    workers: threads * processes,
+                    first_worker: process * threads,
+                    local_workers: *threads,
+                }
+            }
+        }
+    }
+}
+
 /// Run `flow` to completion, a failure, an abort or an interrupt.
 pub fn run(py: Python<'_>, flow: &Bound<'_, PyAny>, topology: Topology, cfg: RunConfig) -> PyResult<()> {
-    let plan = Arc::new(Plan::from_flow(flow).map_err(|e| e.into_pyerr(py))?);
-    let shared = Arc::new(Shared::default());
-    let outcome = match topology {
-        Topology::CallingThread => run_here(py, plan, cfg, &shared),
-        Topology::Threads { threads, process, addresses } => {
-            run_threads(py, plan, cfg, &shared, threads, process, addresses)
-        }
+    // The studio hears from the run before the flow is even read, so that
+    // an invalid flow is reported too.
+    let telemetry = Telemetry::from_env(flow, topology.place());
+    let plan = Plan::from_flow(flow);
+    let hub = match (&telemetry, &plan) {
+        (Some(telemetry), Ok(plan)) => Some(telemetry.plan_ready(plan)),
+        _ => None,
     };
+    let shared = Arc::new(Shared::with_telemetry(hub));
+    let outcome = plan.and_then(|plan| {
+        let plan = Arc::new(plan);
+        match topology {
+            Topology::CallingThread => run_here(py, plan, cfg, &shared),
+            Topology::Threads { threads, process, addresses } => {
+                run_threads(py, plan, cfg, &shared, threads, process, addresses)
+            }
+        }
+    });
     if let Err(err) = outcome {
         shared.fail(err);
     }
-    match shared.take_failure() {
+    let failure = shared.take_failure();
+    if let Some(telemetry) = telemetry {
+        let outcome = match &failure {
+            Some(_) if shared.failed_elsewhere() => Outcome::FailedElsewhere,
+            Some(err) => Outcome::Failed(err),
+            None if shared.stopping() => Outcome::Done(ByeReason::Aborted),
+            None => Outcome::Done(ByeReason::Eof),
+        };
+        telemetry.finish(py, outcome);
+    }
+    match failure {
         Some(err) => Err(err.into_pyerr(py)),
         None => Ok(()),
     }

@@ -14,6 +14,7 @@ use super::{build, partitions, RunConfig};
 use crate::errors::{RunError, RunResult};
 use crate::operators::Ctx;
 use crate::plan::Plan;
+use crate::telemetry::WorkerMeters;
 
 /// Longest a worker parks before looking at the stop flag again.
 const PARK: Duration = Duration::from_millis(20);
@@ -54,18 +55,24 @@ fn run_and_stop(worker: &mut Worker, plan: &Plan, cfg: &RunConfig, shared: &Arc<
 fn run(worker: &mut Worker, plan: &Plan, cfg: &RunConfig, shared: &Arc<Shared>, check_signals: bool) -> RunResult<()> {
     let parts = partitions::assign_all(worker, plan)?;
     let probe = ProbeHandle::new();
+    let meters = shared.telemetry().map(|hub| WorkerMeters::new(Arc::clone(hub), worker.index())).unwrap_or_default();
     let ctx = Ctx {
         shared: Arc::clone(shared),
         worker_index: worker.index(),
         worker_count: worker.peers(),
         epoch_interval: cfg.epoch_interval,
         probe: probe.clone(),
+        meters: meters.clone(),
     };
     worker.dataflow::<u64, _, _>(|scope| build::build(scope, plan, &parts, &ctx))?;
 
+    // Timely runs a batch through a chain of operators within one step, so
+    // a step is the unit of a composite step's time per item.
+    let _flush_at_end = FlushOnDrop(meters.clone());
     let mut last_check = Instant::now();
     while !shared.stopping() && !probe.done() {
         worker.step_or_park(Some(PARK));
+        meters.flush();
         if check_signals && last_check.elapsed() >= SIGNAL_CHECK {
             last_check = Instant::now();
             if let Err(err) = Python::attach(|py| py.check_signals()) {
@@ -74,4 +81,13 @@ fn run(worker: &mut Worker, plan: &Plan, cfg: &RunConfig, shared: &Arc<Shared>, 
         }
     }
     Ok(())
+}
+
+/// Flushes the last step's time however `run` ends.
+struct FlushOnDrop(WorkerMeters);
+
+impl Drop for FlushOnDrop {
+    fn drop(&mut self) {
+        self.0.flush();
+    }
 }
