@@ -43,7 +43,7 @@ pub enum ClockState {
 
 impl ClockSpec {
     /// The system time, from the user's getter if any.
-    fn now(&self, py: Python<'_>, step_id: &str) -> Result<Micros, RunError> {
+    pub fn now(&self, py: Python<'_>, step_id: &str) -> Result<Micros, RunError> {
         match self {
             ClockSpec::Event { now_getter: Some(getter), .. } => {
                 let getter = getter.bind(py);
@@ -69,13 +69,28 @@ impl ClockSpec {
     /// Read the system time once, before a batch of values.
     pub fn before_batch(&self, py: Python<'_>, step_id: &str, state: &mut ClockState) -> Result<(), RunError> {
         let now = self.now(py, step_id)?;
-        match state {
-            // The system clock can step backwards (NTP); the watermark
-            // must not, so it holds until time catches up.
-            ClockState::Event { system_now, .. } => *system_now = (*system_now).max(now),
-            ClockState::System { now: at } => *at = now,
-        }
+        advance(state, now);
         Ok(())
+    }
+
+    /// The watermark when no value arrived, the system time being `now`.
+    pub fn on_notify(&self, state: &mut ClockState, now: Micros) -> Micros {
+        advance(state, now);
+        watermark(state)
+    }
+
+    /// The earliest system time (seconds) at which the watermark can reach
+    /// `at`, if this clock knows: with the OS time and no `to_system_utc`,
+    /// the watermark is a function of the system time, so waking earlier
+    /// would find nothing to do.
+    pub fn reaches_at(&self, state: &ClockState, at: Micros) -> Option<f64> {
+        match (self, state) {
+            (
+                ClockSpec::Event { now_getter: None, to_system_utc: None, .. },
+                ClockState::Event { system_time_of_max_event, watermark_base, .. },
+            ) => Some(time::to_secs(system_time_of_max_event.saturating_add(at.saturating_sub(*watermark_base)))),
+            _ => None,
+        }
     }
 
     /// A value's timestamp and the watermark after it.
@@ -113,12 +128,6 @@ impl ClockSpec {
         }
     }
 
-    /// The watermark when no value arrived.
-    pub fn on_notify(&self, py: Python<'_>, step_id: &str, state: &mut ClockState) -> Result<Micros, RunError> {
-        self.before_batch(py, step_id, state)?;
-        Ok(watermark(state))
-    }
-
     /// When `at` (a time on this clock) happens in system time, in seconds;
     /// `None` for "no need to wake up".
     pub fn to_system_secs(&self, py: Python<'_>, step_id: &str, at: Micros) -> Result<Option<f64>, RunError> {
@@ -132,6 +141,16 @@ impl ClockSpec {
             }
             _ => Ok(Some(time::to_secs(at))),
         }
+    }
+}
+
+/// Take in a new reading of the system time.
+pub fn advance(state: &mut ClockState, now: Micros) {
+    match state {
+        // The system clock can step backwards (NTP); the watermark
+        // must not, so it holds until time catches up.
+        ClockState::Event { system_now, .. } => *system_now = (*system_now).max(now),
+        ClockState::System { now: at } => *at = now,
     }
 }
 

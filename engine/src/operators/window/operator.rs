@@ -95,13 +95,21 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
                     .filter(|(_, s)| s.notify_at.is_some_and(|t| t <= now))
                     .map(|(k, _)| k.clone())
                     .collect();
-                for name in due {
-                    let key = pyo3::types::PyString::new(py, &name);
-                    let state = keys.get_mut(&name).expect("a due key is live");
-                    if spec.on_notify(key.as_any(), state, &mut out)? {
-                        keys.remove(&name);
-                    } else {
-                        touched.push(name);
+                if !due.is_empty() {
+                    // One reading of the system time for all the keys.
+                    let now = spec.clock.now(py, &spec.step_id)?;
+                    for name in due {
+                        let state = keys.get_mut(&name).expect("a due key is live");
+                        if !spec.notify_changes(state, now) {
+                            super::clock::advance(&mut state.clock, now);
+                            continue;
+                        }
+                        let key = pyo3::types::PyString::new(py, &name);
+                        if spec.on_notify(key.as_any(), state, now, &mut out)? {
+                            keys.remove(&name);
+                        } else {
+                            touched.push(name);
+                        }
                     }
                 }
                 give(&meter, &mut handles, caps, out, stamp);

@@ -119,15 +119,35 @@ impl WindowSpec {
         self.flush(key, state, clock::watermark(&state.clock), out)
     }
 
-    /// A timer fired: the watermark moved with the system time.
+    /// A timer fired at system time `now`: the watermark moved with it.
     pub fn on_notify(
         &self,
         key: &Bound<'_, PyAny>,
         state: &mut KeyWindows,
+        now: Micros,
         out: &mut Emitted,
     ) -> Result<bool, RunError> {
-        let watermark = self.clock.on_notify(key.py(), &self.step_id, &mut state.clock)?;
+        let watermark = self.clock.on_notify(&mut state.clock, now);
         self.flush(key, state, watermark, out)
+    }
+
+    /// Whether a timer at system time `now` would change anything: close
+    /// a window or release a waiting value. If not, the operator skips
+    /// the key, which gives the same output without the work.
+    pub fn notify_changes(&self, state: &KeyWindows, now: Micros) -> bool {
+        let mut clock = state.clock;
+        clock::advance(&mut clock, now);
+        let watermark = clock::watermark(&clock);
+        let closes = match (&self.windower, &state.windower) {
+            (WindowerSpec::Sliding { spec, .. }, WindowerState::Sliding(s)) => {
+                spec.notify_at(s).is_some_and(|close| close <= watermark)
+            }
+            (WindowerSpec::Session(spec), WindowerState::Session(s)) => {
+                !s.merge_queue.is_empty() || spec.notify_at(s).is_some_and(|at| at < watermark)
+            }
+            _ => unreachable!("a key's windower state matches its spec"),
+        };
+        closes || (self.ordered && state.queue.iter().any(|(ts, _)| *ts <= watermark))
     }
 
     /// The input ended: every window closes.
@@ -149,10 +169,16 @@ impl WindowSpec {
                 at = Some(at.map_or(first, |a| a.min(first)));
             }
         }
-        match at {
-            Some(at) => self.clock.to_system_secs(py, &self.step_id, at),
-            None => Ok(None),
-        }
+        let Some(at) = at else { return Ok(None) };
+        let wake = self.clock.to_system_secs(py, &self.step_id, at)?;
+        // Bytewax wakes at the event time taken as a system time, which
+        // for replayed data is long past: it would wake on every
+        // activation and find nothing to do until the watermark gets
+        // there. When the clock knows that moment, wake then.
+        Ok(match (wake, self.clock.reaches_at(&state.clock, at)) {
+            (Some(wake), Some(reached)) => Some(wake.max(reached)),
+            (wake, _) => wake,
+        })
     }
 
     fn flush(
