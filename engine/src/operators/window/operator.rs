@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use pyo3::prelude::*;
+use rustc_hash::FxHashMap as HashMap;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
@@ -48,7 +49,7 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
     builder.build(move |caps| {
         // Held at the input frontier, for timer and end-of-input output.
         let mut held: Option<Vec<Capability<u64>>> = Some(caps);
-        let mut keys: BTreeMap<String, KeyWindows> = BTreeMap::new();
+        let mut keys: HashMap<String, KeyWindows> = HashMap::default();
         move |frontiers| {
             let _timer = meter.timer();
             let [down_o, late_o, meta_o] = &mut outs;
@@ -67,20 +68,19 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
             }
             let frontier = frontiers[0].frontier();
             let result = Python::attach(|py| -> Result<(), RunError> {
-                let mut touched: Vec<String> = Vec::new();
                 for (_epoch, (caps, items, stamp)) in arrived {
                     let mut out = Emitted::default();
                     for group in group_by_key(py, &spec.step_id, &items)? {
-                        let name = group.key.to_str().map_err(|e| RunError::user_type(e.to_string()))?.to_owned();
+                        let name = group.key.to_str().map_err(|e| RunError::user_type(e.to_string()))?;
                         let key = group.key.as_any();
-                        let state = match keys.get_mut(&name) {
-                            Some(state) => state,
-                            None => keys.entry(name.clone()).or_insert(spec.new_key(py)?),
-                        };
+                        if !keys.contains_key(name) {
+                            keys.insert(name.to_owned(), spec.new_key(py)?);
+                        }
+                        let state = keys.get_mut(name).expect("just made sure");
                         if spec.on_batch(key, state, group.values, &mut out)? {
-                            keys.remove(&name);
+                            keys.remove(name);
                         } else {
-                            touched.push(name);
+                            state.notify_at = spec.notify_at(py, state)?;
                         }
                     }
                     give(&meter, &mut handles, &caps, out, stamp);
@@ -90,12 +90,11 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
                 // Timers that came due, in key order.
                 let now = crate::runtime::now_secs();
                 let mut out = Emitted::default();
-                let due: Vec<String> = keys
-                    .iter()
-                    .filter(|(_, s)| s.notify_at.is_some_and(|t| t <= now))
-                    .map(|(k, _)| k.clone())
-                    .collect();
+                let mut due: Vec<&String> =
+                    keys.iter().filter(|(_, s)| s.notify_at.is_some_and(|t| t <= now)).map(|(k, _)| k).collect();
                 if !due.is_empty() {
+                    due.sort_unstable();
+                    let due: Vec<String> = due.into_iter().cloned().collect();
                     // One reading of the system time for all the keys.
                     let now = spec.clock.now(py, &spec.step_id)?;
                     for name in due {
@@ -108,7 +107,7 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
                         if spec.on_notify(key.as_any(), state, now, &mut out)? {
                             keys.remove(&name);
                         } else {
-                            touched.push(name);
+                            state.notify_at = spec.notify_at(py, state)?;
                         }
                     }
                 }
@@ -121,25 +120,16 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
                     }
                     None => {
                         let mut out = Emitted::default();
-                        for (name, state) in std::mem::take(&mut keys) {
+                        let mut all: Vec<(String, KeyWindows)> = keys.drain().collect();
+                        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                        // Every window closes at the end of the input, so no
+                        // key is left.
+                        for (name, mut state) in all {
                             let key = pyo3::types::PyString::new(py, &name);
-                            let mut state = state;
-                            if !spec.on_eof(key.as_any(), &mut state, &mut out)? {
-                                keys.insert(name, state);
-                            }
+                            spec.on_eof(key.as_any(), &mut state, &mut out)?;
                         }
                         give(&meter, &mut handles, caps, out, stamp);
                         held = None;
-                        keys.clear();
-                        return Ok(());
-                    }
-                }
-                touched.sort_unstable();
-                touched.dedup();
-                for name in touched {
-                    if let Some(state) = keys.get(&name) {
-                        let at = spec.notify_at(py, state)?;
-                        keys.get_mut(&name).expect("live").notify_at = at;
                     }
                 }
                 Ok(())
@@ -167,7 +157,7 @@ fn give(meter: &Meter, handles: &mut Handles<'_>, caps: &[Capability<u64>], out:
 }
 
 /// State keys and the lowest watermark, for the run channel.
-fn report(meter: &Meter, keys: &BTreeMap<String, KeyWindows>) {
+fn report(meter: &Meter, keys: &HashMap<String, KeyWindows>) {
     if !meter.is_on() {
         return;
     }
