@@ -2001,19 +2001,10 @@ def _native_plan(step: Any) -> Optional[tuple]:
     `("session", gap_us)`; `logic` is `("count",)`,
     `("fold", builder, folder, merger)` or `("logic", builder)`.
 
-    >>> from datetime import datetime, timedelta, timezone
-    >>> import rillet.operators as op
-    >>> from rillet.dataflow import Dataflow
-    >>> from rillet.testing import TestingSource
-    >>> flow = Dataflow("plan_eg")
-    >>> s = op.input("inp", flow, TestingSource([]))
-    >>> t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    >>> clock = EventClock(lambda v: v, timedelta(seconds=1))
-    >>> _ = count_window("count", s, clock, TumblingWindower(timedelta(seconds=10), t0), str)
-    >>> window_step = flow.substeps[1].substeps[1].substeps[0]
-    >>> plan = _native_plan(window_step)
-    >>> plan[0][0], plan[0][2], plan[1][:3], plan[2], plan[3]
-    ('event', 1000000, ('sliding', 10000000, 10000000), ('count',), False)
+    For example, `count_window` with an `EventClock` waiting 1 s and
+    10 s tumbling windows gives `(("event", ts_getter, 1000000, None,
+    None), ("sliding", 10000000, 10000000, align_to), ("count",),
+    False, WindowMetadata)` (tests/test_windowing_native.py).
     """
     clock = _native_clock(step.clock)
     windower = _native_windower(step.windower)
