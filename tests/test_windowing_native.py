@@ -299,3 +299,36 @@ def test_system_clock_sessions_close_at_eof(entry_point):
     for _key, (_wid, m) in metas:
         assert before <= m.open_time <= m.close_time <= datetime.now(timezone.utc)
         assert m.open_time.tzinfo is not None
+
+
+class Snapshotting(Tracing):
+    """Counts its `snapshot` calls (Bytewax makes them as epochs close)."""
+
+    calls: List[str] = []
+
+    def snapshot(self):
+        Snapshotting.calls.append(",".join(self.seen))
+        return list(self.seen)
+
+
+def test_user_window_logics_are_snapshotted_as_on_the_python_path():
+    # Epochs of zero length: every poll of the input ends one, so the
+    # keys' open windows are snapshotted between batches.
+    from rillet.testing import run_main
+
+    items = [("k", (f"v{t}", t)) for t in (0, 3, 12, 14, 25, 31)]
+
+    def calls(windower, clock):
+        Snapshotting.calls = []
+        flow = Dataflow("test_df")
+        s = op.input("inp", flow, TestingSource(items, batch_size=2))
+        out = win.window("win", s, clock, windower, lambda _s: Snapshotting())
+        op.inspect("down", out.down)
+        run_main(flow, epoch_interval=timedelta(0))
+        return list(Snapshotting.calls)
+
+    clock = event_clock(wait=3)
+    py_clock = PyEventClock(clock.ts_getter, secs(3), now_getter=clock.now_getter)
+    native = calls(TEN, clock)
+    assert native, "snapshots were taken"
+    assert native == calls(PyTumbling(length=secs(10), align_to=T0), py_clock)

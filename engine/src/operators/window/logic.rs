@@ -115,6 +115,25 @@ impl LogicSpec {
     }
 }
 
+impl LogicSpec {
+    /// Whether window state is the user's `WindowLogic`, whose `snapshot`
+    /// Bytewax calls when an epoch closes (user code can see that).
+    pub fn is_user_logic(&self) -> bool {
+        matches!(self, LogicSpec::Python { .. })
+    }
+
+    /// Call the user's `WindowLogic.snapshot()`, as Bytewax does at the
+    /// end of each epoch the window's key ran in.
+    pub fn snapshot(&self, py: Python<'_>, step_id: &str, acc: &Acc) -> Result<(), RunError> {
+        if let (LogicSpec::Python { .. }, Acc::Object(logic)) = (self, acc) {
+            let logic = logic.bind(py);
+            let func = logic.getattr("snapshot").map_err(|e| user_error(step_id, "snapshot", logic, None, e))?;
+            func.call0().map_err(|e| user_error(step_id, "snapshot", &func, None, e))?;
+        }
+        Ok(())
+    }
+}
+
 /// Call `WindowLogic.method(arg)` and collect the values it returns.
 fn call_logic<'py>(
     step_id: &str,

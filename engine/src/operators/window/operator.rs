@@ -50,6 +50,10 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
         // Held at the input frontier, for timer and end-of-input output.
         let mut held: Option<Vec<Capability<u64>>> = Some(caps);
         let mut keys: HashMap<String, KeyWindows> = HashMap::default();
+        // With user `WindowLogic`s: the keys that ran in each epoch not
+        // yet closed, whose logics' `snapshot` runs when it closes.
+        let mut ran: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        let snapshots = spec.logic.is_user_logic();
         move |frontiers| {
             let _timer = meter.timer();
             let [down_o, late_o, meta_o] = &mut outs;
@@ -68,7 +72,7 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
             }
             let frontier = frontiers[0].frontier();
             let result = Python::attach(|py| -> Result<(), RunError> {
-                for (_epoch, (caps, items, stamp)) in arrived {
+                for (epoch, (caps, items, stamp)) in arrived {
                     let mut out = Emitted::default();
                     for group in group_by_key(py, &spec.step_id, &items)? {
                         let name = group.key.to_str().map_err(|e| RunError::user_type(e.to_string()))?;
@@ -81,6 +85,9 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
                             keys.remove(name);
                         } else {
                             state.notify_at = spec.notify_at(py, state)?;
+                            if snapshots {
+                                ran.entry(epoch).or_default().push(name.to_owned());
+                            }
                         }
                     }
                     give(&meter, &mut handles, &caps, out, stamp);
@@ -108,6 +115,9 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
                             keys.remove(&name);
                         } else {
                             state.notify_at = spec.notify_at(py, state)?;
+                            if snapshots {
+                                ran.entry(*caps[0].time()).or_default().push(name);
+                            }
                         }
                     }
                 }
@@ -130,6 +140,22 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
                         }
                         give(&meter, &mut handles, caps, out, stamp);
                         held = None;
+                    }
+                }
+                // Epochs the input has passed are closed.
+                while let Some((&epoch, _)) = ran.first_key_value() {
+                    if frontier.less_equal(&epoch) {
+                        break;
+                    }
+                    let mut names = ran.pop_first().map(|(_, names)| names).unwrap_or_default();
+                    names.sort_unstable();
+                    names.dedup();
+                    for name in names {
+                        if let Some(state) = keys.get(&name) {
+                            for (_id, acc) in &state.windows {
+                                spec.logic.snapshot(py, &spec.step_id, acc)?;
+                            }
+                        }
                     }
                 }
                 Ok(())

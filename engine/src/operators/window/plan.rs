@@ -27,7 +27,8 @@ fn optional(obj: Bound<'_, PyAny>) -> Option<Py<PyAny>> {
 impl WindowSpec {
     /// Build the spec from `plan` (a tuple `(clock, windower, logic,
     /// ordered, WindowMetadata)`).
-    pub fn from_plan(step_id: &str, plan: &Bound<'_, PyAny>) -> Result<WindowSpec, RunError> {
+    /// `emit_meta`: whether any step reads the `meta` stream.
+    pub fn from_plan(step_id: &str, plan: &Bound<'_, PyAny>, emit_meta: bool) -> Result<WindowSpec, RunError> {
         let t = plan.cast::<PyTuple>().map_err(|e| bad(step_id, e))?;
         let tuple = |i: usize| -> Result<Bound<'_, PyTuple>, RunError> {
             item(t, i, step_id)?.cast_into::<PyTuple>().map_err(|e| bad(step_id, e))
@@ -88,6 +89,7 @@ impl WindowSpec {
             logic,
             ordered: item(t, 3, step_id)?.is_truthy().map_err(|e| bad(step_id, e))?,
             metadata: item(t, 4, step_id)?.unbind(),
+            emit_meta,
         })
     }
 }

@@ -23,6 +23,10 @@ pub struct WindowSpec {
     pub ordered: bool,
     /// `rillet.operators.windowing.WindowMetadata`.
     pub metadata: Py<PyAny>,
+    /// Whether any step reads the `meta` stream: building a closed
+    /// window's `WindowMetadata` costs several Python calls, for nothing
+    /// if nobody reads it.
+    pub emit_meta: bool,
 }
 
 pub enum WindowerSpec {
@@ -279,6 +283,9 @@ impl WindowSpec {
                 spec.close_for(s, watermark, &mut closed);
                 for id in closed {
                     self.close_window(key, &mut state.windows, id, emit, out)?;
+                    if !self.emit_meta {
+                        continue;
+                    }
                     // `align_to + offset * id`, in Python: the same zone
                     // and the same value as the Python path.
                     let open = align_to.bind(py).add(offset.bind(py).mul(id).map_err(internal)?).map_err(internal)?;
@@ -292,6 +299,9 @@ impl WindowSpec {
                 spec.close_for(s, watermark, &mut closed);
                 for Session { id, open, close, merged_ids } in closed {
                     self.close_window(key, &mut state.windows, id, emit, out)?;
+                    if !self.emit_meta {
+                        continue;
+                    }
                     let open = time::to_datetime(py, open).map_err(internal)?;
                     let close = time::to_datetime(py, close).map_err(internal)?;
                     let merged = pyo3::types::PySet::new(py, merged_ids).map_err(internal)?;
