@@ -311,11 +311,9 @@ class Snapshotting(Tracing):
         return list(self.seen)
 
 
-def test_user_window_logics_are_snapshotted_as_on_the_python_path():
+def test_user_window_logics_are_snapshotted_as_on_the_python_path(entry_point):
     # Epochs of zero length: every poll of the input ends one, so the
     # keys' open windows are snapshotted between batches.
-    from rillet.testing import run_main
-
     items = [("k", (f"v{t}", t)) for t in (0, 3, 12, 14, 25, 31)]
 
     def calls(windower, clock):
@@ -324,8 +322,8 @@ def test_user_window_logics_are_snapshotted_as_on_the_python_path():
         s = op.input("inp", flow, TestingSource(items, batch_size=2))
         out = win.window("win", s, clock, windower, lambda _s: Snapshotting())
         op.inspect("down", out.down)
-        run_main(flow, epoch_interval=timedelta(0))
-        return list(Snapshotting.calls)
+        entry_point(flow, epoch_interval=timedelta(0))
+        return sorted(Snapshotting.calls)
 
     clock = event_clock(wait=3)
     py_clock = PyEventClock(clock.ts_getter, secs(3), now_getter=clock.now_getter)

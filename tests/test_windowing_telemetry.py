@@ -115,22 +115,10 @@ def test_a_native_windowed_step_reports_its_watermark_lag(studio, entry_point):
     assert all(s["state_keys"] == 0 and s["watermark_lag_s"] is None for s in ends), ends
 
 
-def test_the_python_path_reports_no_watermark(studio, run_main_only):
+def test_the_python_path_reports_no_watermark(studio, entry_point):
     windower = PyTumbling(timedelta(hours=1), datetime(2024, 1, 1, tzinfo=timezone.utc))
-    _run(studio, run_main_only, windower, lambda e: (e["state_keys"] or 0) > 0)
+    _run(studio, entry_point, windower, lambda e: (e["state_keys"] or 0) > 0)
     entries = _window_entries(studio, "tw.win")
     assert any((e["state_keys"] or 0) > 0 for e in entries), "the keys were held"
     assert all(e["watermark_lag_s"] is None for e in entries)
 
-
-@pytest.fixture
-def run_main_only():
-    from rillet.testing import run_main
-
-    class Once:
-        workers = 1
-
-        def __call__(self, flow):
-            run_main(flow)
-
-    return Once()
