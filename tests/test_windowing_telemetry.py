@@ -122,3 +122,79 @@ def test_the_python_path_reports_no_watermark(studio, entry_point):
     assert any((e["state_keys"] or 0) > 0 for e in entries), "the keys were held"
     assert all(e["watermark_lag_s"] is None for e in entries)
 
+
+
+class _ThenIdle(StatelessSourcePartition):
+    """Emits the items, then advances `getter` by a second per poll (every
+    20 ms) until `done()`, or a deadline."""
+
+    def __init__(self, items, getter, done):
+        self.items = items
+        self.getter = getter
+        self.done = done
+        self.deadline: Optional[float] = None
+
+    def next_batch(self):
+        if self.deadline is None:
+            self.deadline = time.monotonic() + 15
+            return self.items
+        if self.done() or time.monotonic() > self.deadline:
+            raise StopIteration()
+        self.getter.advance(timedelta(seconds=1))
+        return []
+
+    def next_awake(self):
+        return datetime.now(timezone.utc) + timedelta(milliseconds=20)
+
+
+class ThenIdleSource(DynamicSource):
+    def __init__(self, items, getter, done):
+        self.args = (items, getter, done)
+
+    def build(self, step_id, worker_index, worker_count):
+        items, getter, done = self.args
+        return _ThenIdle(items if worker_index == 0 else [], getter, done)
+
+
+@pytest.mark.parametrize("windower", ["tumbling", "session"])
+def test_native_keys_are_dropped_once_their_windows_close(studio, entry_point, windower):
+    # Many keys open windows; the input then idles while the system
+    # time moves on, until a metrics message sent after every result
+    # shows that the step holds no key, while the input is still open.
+    from rillet.testing import TimeTestingGetter
+    from windowing_support import at, labels_fold, secs
+
+    keys = [f"u{i}" for i in range(50)]
+    getter = TimeTestingGetter(at(0))
+    log: List = []
+    results_at: List[float] = []
+    emptied: List[dict] = []
+
+    def done():
+        if len(log) < len(keys):
+            return False
+        if not results_at:
+            results_at.append(time.time())
+        for conn in studio.conns:
+            for msg in conn.of("metrics"):
+                if msg["ts"] <= results_at[0]:
+                    continue
+                steps = [e for e in msg["steps"] if e["step_id"] == "tw.win"]
+                if len(steps) == entry_point.workers and all(e["state_keys"] == 0 for e in steps):
+                    emptied.append(msg)
+                    return True
+        return False
+
+    flow = Dataflow("tw")
+    items = [(k, ("hi", 0)) for k in keys] + [(k, ("again", 3)) for k in keys]
+    s = op.input("inp", flow, ThenIdleSource(items, getter, done))
+    clock = win.EventClock(lambda v: at(v[1]), wait_for_system_duration=secs(1), now_getter=getter.get)
+    if windower == "tumbling":
+        w = win.TumblingWindower(secs(10), at(0))
+    else:
+        w = win.SessionWindower(secs(10))
+    out = labels_fold("win", s, clock, w)
+    op.output("down", out.down, TestingSink(log))
+    entry_point(flow)
+    assert emptied, "no metrics message showed the step holding no key before the input ended"
+    assert sorted(log) == sorted((k, (0, ["hi", "again"])) for k in keys)
