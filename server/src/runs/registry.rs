@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,6 +42,7 @@ pub struct Engine {
 
 /// A run started by this server.
 pub struct LiveRun {
+    pub pool: sqlx::PgPool,
     pub id: i64,
     pub pipeline_id: i64,
     pub token: String,
@@ -62,8 +63,16 @@ pub struct LiveRun {
 }
 
 impl LiveRun {
-    pub fn new(row: Run, token: String, nodes: HashMap<String, String>, logs: Logs, hub: Hub) -> Self {
+    pub fn new(
+        pool: sqlx::PgPool,
+        row: Run,
+        token: String,
+        nodes: HashMap<String, String>,
+        logs: Logs,
+        hub: Hub,
+    ) -> Self {
         LiveRun {
+            pool,
             id: row.id,
             pipeline_id: row.pipeline_id,
             token,
@@ -88,7 +97,14 @@ impl LiveRun {
     /// Keeps `row` and tells every subscriber.
     pub fn set_row(&self, row: Run) {
         let msg = json!({"type": "status", "run": row});
-        *self.row.lock().expect("row lock") = row;
+        {
+            let mut current = self.row.lock().expect("row lock");
+            // Rows read concurrently may arrive out of order; an end is final.
+            if current.ended_at.is_some() && row.ended_at.is_none() {
+                return;
+            }
+            *current = row;
+        }
         self.hub.broadcast(&msg);
     }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use serde_json::{json, Value};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use super::db::{self, Outcome, Run};
 use super::hub::Hub;
@@ -108,7 +108,7 @@ pub async fn start(state: &AppState, pipeline_id: i64, req: StartRequest) -> App
     let (logs, log_writer) = Logs::new(pool.clone(), row.id, cfg.log_memory_lines, cfg.log_max_lines);
     let hub = Hub::new(cfg.ws_queue_messages, state.runs.counters().clone());
     let token = random_token();
-    let run = Arc::new(LiveRun::new(row.clone(), token.clone(), node_ids(&pipeline), logs, hub));
+    let run = Arc::new(LiveRun::new(pool.clone(), row.clone(), token.clone(), node_ids(&pipeline), logs, hub));
     // Known before the process exists: it connects as it starts.
     state.runs.insert(run.clone());
 
@@ -194,9 +194,15 @@ pub async fn engine_running(run: &Arc<LiveRun>) {
     if !first || run.ended.load(Ordering::Relaxed) {
         return;
     }
-    let mut row = run.row();
-    row.status = "running".into();
-    run.set_row(row);
+    let recorded = async {
+        db::running(&run.pool, run.id).await?;
+        db::get(&run.pool, run.id).await
+    };
+    match recorded.await {
+        Ok(Some(row)) if row.ended_at.is_none() => run.set_row(row),
+        Ok(_) => {}
+        Err(e) => tracing::error!(run = run.id, error = %e, "could not record that a run is running"),
+    }
 }
 
 /// After the process exited: let the pipes and the run channel drain,
