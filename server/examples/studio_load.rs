@@ -37,7 +37,9 @@ fn args() -> Args {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
         let v = pair.get(1).map(String::as_str).unwrap_or("");
-        let bad = || -> ! { panic!("usage: studio_load [--pipelines N] [--viewers N] [--seconds S] [--warmup S] [--rounds N]") };
+        let bad = || -> ! {
+            panic!("usage: studio_load [--pipelines N] [--viewers N] [--seconds S] [--warmup S] [--rounds N]")
+        };
         match pair[0].as_str() {
             "--pipelines" => a.pipelines = v.parse().unwrap_or_else(|_| bad()),
             "--viewers" => a.viewers = v.parse().unwrap_or_else(|_| bad()),
@@ -131,8 +133,10 @@ fn mib(kib: u64) -> f64 {
 async fn main() {
     let a = args();
     let studio = Studio::start().await;
-    println!("studio_load: {} pipelines, {} viewers, windows of {} s after {} s warm-up, {} round(s)",
-             a.pipelines, a.viewers, a.seconds, a.warmup, a.rounds);
+    println!(
+        "studio_load: {} pipelines, {} viewers, windows of {} s after {} s warm-up, {} round(s)",
+        a.pipelines, a.viewers, a.seconds, a.warmup, a.rounds
+    );
     let created = Instant::now();
     let mut runs = Vec::new();
     for i in 0..a.pipelines {

@@ -105,9 +105,7 @@ pub async fn spawned(pool: &PgPool, id: i64, pid: i32, start_ticks: Option<i64>)
 
 /// The engine said hello with its flow: the run is running.
 pub async fn running(pool: &PgPool, id: i64) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE runs SET status = 'running' WHERE id = $1 AND status = 'starting'", id)
-        .execute(pool)
-        .await?;
+    sqlx::query!("UPDATE runs SET status = 'running' WHERE id = $1 AND status = 'starting'", id).execute(pool).await?;
     Ok(())
 }
 
@@ -170,7 +168,11 @@ pub async fn count_by_status(pool: &PgPool) -> sqlx::Result<Vec<(String, i64)>> 
 }
 
 /// The pipeline JSON of a version, if that version exists.
-pub async fn version_pipeline(pool: &PgPool, pipeline_id: i64, version: Option<i32>) -> sqlx::Result<Option<(i32, Value)>> {
+pub async fn version_pipeline(
+    pool: &PgPool,
+    pipeline_id: i64,
+    version: Option<i32>,
+) -> sqlx::Result<Option<(i32, Value)>> {
     let row = sqlx::query!(
         r#"SELECT number, pipeline FROM pipeline_versions
            WHERE pipeline_id = $1 AND ($2::integer IS NULL OR number = $2)

@@ -48,7 +48,10 @@ pub async fn get_one(State(state): State<AppState>, Path(id): Path<i64>) -> AppR
 pub async fn stop(State(state): State<AppState>, Path(id): Path<i64>) -> AppResult<(StatusCode, Json<Run>)> {
     let run = found(&state, id).await?;
     if supervisor::stop(&state, id, false).await?.is_none() {
-        return Err(AppError::Conflict(format!("run {id} is not alive (its status is {}); nothing to stop", run.status)));
+        return Err(AppError::Conflict(format!(
+            "run {id} is not alive (its status is {}); nothing to stop",
+            run.status
+        )));
     }
     Ok((StatusCode::ACCEPTED, Json(found(&state, id).await?)))
 }
@@ -61,7 +64,11 @@ pub struct LogQuery {
 }
 
 /// Lines after `after`: PostgreSQL first, then what is only in memory yet.
-pub async fn logs(State(state): State<AppState>, Path(id): Path<i64>, Query(q): Query<LogQuery>) -> AppResult<Json<Value>> {
+pub async fn logs(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<LogQuery>,
+) -> AppResult<Json<Value>> {
     found(&state, id).await?;
     let after = q.after.unwrap_or(0).max(0);
     let limit = q.limit.unwrap_or(DEFAULT_LOG_LIMIT);

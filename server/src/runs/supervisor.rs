@@ -249,7 +249,8 @@ async fn finish(
         Ok(None) => {}
         Err(e) => tracing::error!(run = run.id, error = %e, "could not read a run back"),
     }
-    if outcome.status == "failed" && outcome.error.is_some() && run.engine.lock().expect("engine lock").error.is_none() {
+    if outcome.status == "failed" && outcome.error.is_some() && run.engine.lock().expect("engine lock").error.is_none()
+    {
         run.hub.broadcast(&json!({"type": "error", "error": outcome.error}));
     }
     tracing::info!(run = run.id, status = outcome.status, reason = %outcome.exit_reason, "run ended");
