@@ -115,14 +115,23 @@ function DateTime(props: FieldProps) {
   );
 }
 
+/** A str or path: a plain input. A path is written `Path("...")` (a plain
+ * string literal is read too). */
 function Text(props: FieldProps) {
-  const s = pyString(props.code);
+  const isPath = props.def.type === "path";
+  const inner = isPath ? /^\s*(?:pathlib\.)?Path\(([\s\S]*)\)\s*$/.exec(props.code)?.[1] ?? props.code : props.code;
+  const s = pyString(inner);
   const [raw, setRaw] = useState(props.code !== "" && s === null);
   if (raw) return <WithToggle raw onToggle={() => setRaw(false)} canForm={s !== null || props.code === ""}>{RawCode(props)}</WithToggle>;
+  const write = (v: string) => {
+    if (v === "") return props.onChange("");
+    if (!isPath) return props.onChange(JSON.stringify(v));
+    props.onChange(`Path(${JSON.stringify(v)})`, props.cat.types.path?.imports ?? ["from pathlib import Path"]);
+  };
   return (
     <WithToggle onToggle={() => setRaw(true)}>
-      <input type="text" value={s ?? ""} aria-label={props.label} placeholder={props.def.default ?? ""}
-        onChange={(e) => props.onChange(e.target.value === "" ? "" : JSON.stringify(e.target.value))} />
+      <input type="text" value={s ?? ""} aria-label={props.label} placeholder={props.def.default ?? (isPath ? "data/input.txt" : "")}
+        onChange={(e) => write(e.target.value)} />
     </WithToggle>
   );
 }

@@ -19,8 +19,8 @@ const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCas
 /** Starter code for a constructor argument, so a fresh source runs as it is. */
 function starter(cat: Catalog, type: string | undefined, name: string): string | null {
   if (type && cat.types[type]) return cat.types[type].example;
-  if (name === "ib" || type === "any") return "[1, 2, 3]";
-  if (type === "str") return '""';
+  if (name === "ib") return "[1, 2, 3]";
+  if (type === "str") return JSON.stringify(name.replace(/_name$/, ""));
   if (type === "int") return "1";
   return null;
 }
