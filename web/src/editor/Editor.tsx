@@ -6,7 +6,7 @@ import {
   type FinalConnectionState, MiniMap, type NodeChange, ReactFlow, useReactFlow, type Viewport,
 } from "@xyflow/react";
 import { api, ApiError, errorText } from "../lib/api";
-import type { Catalog, Issue, Param, PipelineDetail, Run, Version } from "../lib/types";
+import type { Catalog, Issue, Param, Pipeline, PipelineDetail, Run, Version } from "../lib/types";
 import { Store, useStore } from "../lib/store";
 import { ENDED, LiveRun, stopRun, type LiveState } from "../lib/live";
 import { withImports } from "../lib/pyexpr";
@@ -27,7 +27,7 @@ import { Help } from "./Help";
 import { Export } from "./Export";
 import { RunControls } from "../run/RunControls";
 import { Logs } from "../run/Logs";
-import { LiveRecords } from "../run/LiveRecords";
+import { defaultLiveOptions, LiveRecords, useLiveSubscription } from "../run/LiveRecords";
 import { MetricsPanel } from "../run/Metrics";
 import { useRunOverlay } from "../run/useRunOverlay";
 
@@ -62,7 +62,7 @@ export function Editor({ cat, detail }: Props) {
   const [bottomTab, setBottomTab] = useState<BottomTab>("run");
   const [bottomOpen, setBottomOpen] = useState(true);
   const [showHelp, setShowHelp] = useState(false);
-  const [showExport, setShowExport] = useState(false);
+  const [exporting, setExporting] = useState<Pipeline | null>(null);
   const [report, setReport] = useState<{ errors: Issue[]; warnings: Issue[] } | null>(null);
   const [validationProblem, setValidationProblem] = useState<string | null>(null);
   const [connProblem, setConnProblem] = useState<string | null>(null);
@@ -383,6 +383,8 @@ export function Editor({ cat, detail }: Props) {
   };
 
   const targetStep = target ? stepOfNode(target.nodeId) : null;
+  const [liveOpts, setLiveOpts] = useState(defaultLiveOptions);
+  useLiveSubscription(live, targetStep, liveOpts);
   const big = nodes.length > 300;
 
   return (
@@ -398,7 +400,7 @@ export function Editor({ cat, detail }: Props) {
         <button type="button" onClick={undo} disabled={!history.current.canUndo} aria-label="undo" title="Undo (Ctrl+Z)">↶</button>
         <button type="button" onClick={redo} disabled={!history.current.canRedo} aria-label="redo" title="Redo (Ctrl+Shift+Z)">↷</button>
         <button type="button" onClick={layout} aria-label="auto-layout" title="Auto-layout (L)">⇶ Layout</button>
-        <button type="button" onClick={() => setShowExport(true)} aria-label="export" title="View and download the Python file">⇩ Export</button>
+        <button type="button" onClick={() => setExporting(model())} aria-label="export" title="View and download the Python file">⇩ Export</button>
         <button type="button" onClick={() => void save()} disabled={saving} aria-label="save" title="Save a new version (Ctrl+S)">{saving ? "Saving…" : "Save"}</button>
         {alive ? (
           <button type="button" className="danger" onClick={() => void stop()} aria-label="stop run (toolbar)">■ Stop</button>
@@ -408,7 +410,7 @@ export function Editor({ cat, detail }: Props) {
         {run && <StatusBadge status={run.status} />}
       </TopBar>
       <div className="editor-body">
-        <Palette ref={searchRef} groups={cat.groups} items={items} onAdd={(i) => addItem(i)} />
+        <Palette ref={searchRef} groups={cat.groups} items={items} onAdd={addItem} />
         <div className="center">
           <div className="canvas" ref={canvasRef} onDragOver={(e) => { if (e.dataTransfer.types.includes(DRAG_TYPE)) { e.preventDefault(); e.dataTransfer.dropEffect = "copy"; } }} onDrop={onDrop}
             aria-label="pipeline canvas">
@@ -486,7 +488,7 @@ export function Editor({ cat, detail }: Props) {
                     {run && <Logs lines={liveState?.logs.slice(-200) ?? []} />}
                   </>
                 )}
-                {bottomTab === "live" && <LiveRecords live={live} state={liveState} stepId={targetStep} title={target?.title ?? null} />}
+                {bottomTab === "live" && <LiveRecords live={live} state={liveState} stepId={targetStep} title={target?.title ?? null} opts={liveOpts} setOpts={setLiveOpts} />}
                 {bottomTab === "metrics" && <MetricsPanel samples={liveState?.metrics ?? []} stepLabel={(s) => s.slice(flowId.length + 1)} sinks={sinks} />}
                 {bottomTab === "logs" && <Logs lines={liveState?.logs ?? []} />}
               </div>
@@ -534,7 +536,7 @@ export function Editor({ cat, detail }: Props) {
         </aside>
       </div>
       {showHelp && <Help onClose={() => setShowHelp(false)} />}
-      {showExport && <Export pipeline={model()} dark={dark} onClose={() => setShowExport(false)} />}
+      {exporting && <Export pipeline={exporting} dark={dark} onClose={() => setExporting(null)} />}
     </div>
   );
 }

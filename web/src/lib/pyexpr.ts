@@ -121,10 +121,24 @@ export function defName(code: string): string | null {
   return m ? m[1] : null;
 }
 
-/** Adds each of `lines` (import statements) to the prelude unless it is there already. */
+/** Adds each of `lines` (import statements) to the prelude unless what it
+ * imports is imported there already (`from datetime import timedelta` is
+ * covered by `from datetime import datetime, timedelta`). */
 export function withImports(prelude: string, lines: string[]): string {
-  const have = new Set(prelude.split("\n").map((l) => l.trim()));
-  const missing = lines.filter((l) => !have.has(l.trim()));
+  const have = new Set<string>();
+  for (const l of prelude.split("\n")) {
+    const t = l.trim();
+    have.add(t);
+    const m = /^from\s+([\w.]+)\s+import\s+\(?([\w\s,]+?)\)?$/.exec(t);
+    if (m) for (const name of m[2].split(",")) have.add(`from ${m[1]} import ${name.trim()}`);
+  }
+  const covered = (line: string) => {
+    const t = line.trim();
+    if (have.has(t)) return true;
+    const m = /^from\s+([\w.]+)\s+import\s+([\w\s,]+)$/.exec(t);
+    return !!m && m[2].split(",").every((n) => have.has(`from ${m[1]} import ${n.trim()}`));
+  };
+  const missing = [...new Set(lines)].filter((l) => !covered(l));
   if (missing.length === 0) return prelude;
   const body = prelude.replace(/^\n+/, "");
   return missing.join("\n") + (body ? "\n" + body : "\n");

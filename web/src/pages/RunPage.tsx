@@ -12,7 +12,7 @@ import { nodeTypes, opsRef } from "../editor/StepNodeView";
 import { emptyOverlay, overlay } from "../editor/overlay";
 import { RunControls } from "../run/RunControls";
 import { Logs } from "../run/Logs";
-import { LiveRecords } from "../run/LiveRecords";
+import { defaultLiveOptions, LiveRecords, useLiveSubscription } from "../run/LiveRecords";
 import { MetricsPanel } from "../run/Metrics";
 import { useRunOverlay } from "../run/useRunOverlay";
 
@@ -53,11 +53,13 @@ function RunView({ run: first, version, name, cat }: { run: Run; version: Versio
   const [tab, setTab] = useState<"live" | "metrics" | "logs">("logs");
   const [target, setTarget] = useState<{ nodeId: string; title: string } | null>(null);
   const flowId = version.pipeline.flow_id;
+  const [liveOpts, setLiveOpts] = useState(defaultLiveOptions);
   const { stepOfNode, sinks, showStep } = useRunOverlay(flowId, nodes, state, ops, (nid) => {
     setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === nid })));
     rf.fitView({ nodes: [{ id: nid }], duration: 300, maxZoom: 1.2 });
   });
   useEffect(() => overlay.set((s) => ({ ...s, live: target?.nodeId ?? null })), [target]);
+  useLiveSubscription(live, target ? stepOfNode(target.nodeId) : null, liveOpts);
   const start = async (workers: number, epochMs: number) => {
     try {
       const res = await api<Run | { run: Run }>("POST", `/api/pipelines/${run.pipeline_id}/runs`, { version: run.version, workers, epoch_interval_ms: epochMs });
@@ -97,7 +99,7 @@ function RunView({ run: first, version, name, cat }: { run: Run; version: Versio
           </div>
           <div className="run-tab">
             {tab === "logs" && <Logs lines={state.logs} />}
-            {tab === "live" && <LiveRecords live={live} state={state} stepId={target ? stepOfNode(target.nodeId) : null} title={target?.title ?? null} />}
+            {tab === "live" && <LiveRecords live={live} state={state} stepId={target ? stepOfNode(target.nodeId) : null} title={target?.title ?? null} opts={liveOpts} setOpts={setLiveOpts} />}
             {tab === "metrics" && <MetricsPanel samples={state.metrics} stepLabel={(s) => s.slice(flowId.length + 1)} sinks={sinks} />}
           </div>
         </section>
