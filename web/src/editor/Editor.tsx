@@ -179,7 +179,10 @@ export function Editor({ cat, detail }: Props) {
     if (!pos) {
       const r = canvasRef.current?.getBoundingClientRect();
       pos = rf.screenToFlowPosition({ x: (r?.left ?? 0) + (r?.width ?? 800) / 2 - 90, y: (r?.top ?? 0) + (r?.height ?? 600) / 2 - 30 });
-      pos = { x: pos.x + (cur.current.nodes.length % 5) * 16, y: pos.y + (cur.current.nodes.length % 5) * 16 };
+    }
+    // Don't drop a step on top of another: move down to the first free spot.
+    for (let tries = 0; tries < 50 && cur.current.nodes.some((n) => Math.abs(n.position.x - pos!.x) < 180 && Math.abs(n.position.y - pos!.y) < 70); tries++) {
+      pos = { x: pos.x, y: pos.y + 80 };
     }
     const node: StepNode = {
       id: newNodeId(ids), type: "step", position: pos, selected: true,
@@ -443,7 +446,7 @@ export function Editor({ cat, detail }: Props) {
             >
               <Background gap={20} />
               <Controls aria-label="zoom controls" />
-              <MiniMap pannable zoomable ariaLabel="minimap" nodeClassName={(n) => `mm-${opsRef.current.get((n as StepNode).data.op)?.group ?? "x"}`} />
+              <MiniMap pannable zoomable ariaLabel="minimap" style={{ width: 180, height: 110 }} nodeClassName={(n) => `mm-${opsRef.current.get((n as StepNode).data.op)?.group ?? "x"}`} />
             </ReactFlow>
             {nodes.length === 0 && (
               <div className="canvas-empty" role="note">

@@ -80,7 +80,8 @@ function callableHint(def: ParamDef): string {
 
 function Duration(props: FieldProps) {
   const parsed = parseTimedelta(props.code);
-  const [raw, setRaw] = useState(props.code !== "" && !parsed);
+  const [forceRaw, setRaw] = useState(false);
+  const raw = forceRaw || (props.code !== "" && !parsed);
   const imports = props.cat.types.timedelta?.imports ?? ["from datetime import timedelta"];
   if (raw) return <WithToggle raw onToggle={() => setRaw(false)} canForm={!!parsed || props.code === ""}>{RawCode(props)}</WithToggle>;
   const value = parsed?.value ?? "";
@@ -101,7 +102,8 @@ function Duration(props: FieldProps) {
 
 function DateTime(props: FieldProps) {
   const parsed = parseDatetime(props.code);
-  const [raw, setRaw] = useState(props.code !== "" && !parsed);
+  const [forceRaw, setRaw] = useState(false);
+  const raw = forceRaw || (props.code !== "" && !parsed);
   const imports = props.cat.types.datetime?.imports ?? ["from datetime import datetime, timezone"];
   if (raw) return <WithToggle raw onToggle={() => setRaw(false)} canForm={!!parsed || props.code === ""}>{RawCode(props)}</WithToggle>;
   return (
@@ -121,7 +123,8 @@ function Text(props: FieldProps) {
   const isPath = props.def.type === "path";
   const inner = isPath ? /^\s*(?:pathlib\.)?Path\(([\s\S]*)\)\s*$/.exec(props.code)?.[1] ?? props.code : props.code;
   const s = pyString(inner);
-  const [raw, setRaw] = useState(props.code !== "" && s === null);
+  const [forceRaw, setRaw] = useState(false);
+  const raw = forceRaw || (props.code !== "" && s === null);
   if (raw) return <WithToggle raw onToggle={() => setRaw(false)} canForm={s !== null || props.code === ""}>{RawCode(props)}</WithToggle>;
   const write = (v: string) => {
     if (v === "") return props.onChange("");
@@ -158,8 +161,8 @@ function Constructor(props: FieldProps) {
   const ctors = props.cat.constructors.filter((c) => c.kind === kind);
   const call = parseCall(props.code);
   const ctor = call && ctors.find((c) => c.name === call.name || call.name.endsWith("." + c.name));
-  const [raw, setRaw] = useState(props.code !== "" && !ctor);
-  if (raw || (props.code !== "" && !ctor)) {
+  const [forceRaw, setRaw] = useState(false);
+  if (forceRaw || (props.code !== "" && !ctor)) {
     return <WithToggle raw onToggle={() => setRaw(false)} canForm={!!ctor || props.code === ""}>{RawCode({ ...props })}</WithToggle>;
   }
   const argCode = (p: ParamDef, i: number): string => {
@@ -192,7 +195,7 @@ function Constructor(props: FieldProps) {
       {ctor && (
         <div className="ctor-args">
           {ctor.params.map((p, i) => (
-            <Field key={p.name} def={p} code={argCode(p, i)} cat={props.cat} dark={props.dark} markers={[]}
+            <Field key={`${ctor.name}.${p.name}`} def={p} code={argCode(p, i)} cat={props.cat} dark={props.dark} markers={[]}
               label={`${props.label} ${p.name}`} onChange={(c, imp) => setArg(p, c, imp)} />
           ))}
         </div>

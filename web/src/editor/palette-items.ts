@@ -39,7 +39,7 @@ export function paletteItems(cat: Catalog): PaletteItem[] {
       const code = `${c.name}(${args.map(([n, v]) => `${n}=${v}`).join(", ")})`;
       const imports = [c.import, ...c.params.filter((p) => p.required && p.type && cat.types[p.type]).flatMap((p) => cat.types[p.type!].imports)];
       items.push({
-        key: `${o.name}:${c.name}`, label: c.name, op: o.name, group: o.group, summary: `${o.name} step with ${c.summary || c.name}`,
+        key: `${o.name}:${c.name}`, label: c.name, op: o.name, group: o.group, summary: `${c.summary || c.name} (an ${o.name} step)`,
         stepBase: snake(c.name).replace(/_(source|sink)$/, "") || o.name, params: { [slot.name]: { kind: "expr", code } }, imports,
       });
     }
