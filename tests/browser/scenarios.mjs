@@ -77,9 +77,10 @@ export const scenarios = [
     ctx.pipelineId = Number(/#\/pipelines\/(\d+)/.exec(page.url())[1]);
 
     const pane = page.locator(".react-flow__pane");
-    const drops = [["TestingSource", 40], ["map", 250], ["key_on", 460], ["stateful_map", 670], ["StdOutSink", 880]];
-    for (const [label, x] of drops) {
-      await page.locator(`[aria-label="add ${label}"]`).dragTo(pane, { targetPosition: { x: x * 0.9 + 20, y: 120 + (x % 200) / 4 } });
+    // Two rows inside the 700-px canvas of a 1280x720 window.
+    const drops = [["TestingSource", 50, 40], ["map", 280, 40], ["key_on", 510, 40], ["stateful_map", 160, 200], ["StdOutSink", 390, 200]];
+    for (const [label, x, y] of drops) {
+      await page.locator(`[aria-label="add ${label}"]`).dragTo(pane, { targetPosition: { x, y } });
     }
     await waitFor("5 steps on the canvas", async () => (await page.locator(".react-flow__node").count()) === 5);
     for (const id of ["testing", "map", "key_on", "stateful_map", "std_out"]) await step(page, id).waitFor();

@@ -198,7 +198,7 @@ export function Editor({ cat, detail }: Props) {
     const item = items.find((i) => i.key === key);
     if (!item) return;
     e.preventDefault();
-    addItem(item, rf.screenToFlowPosition({ x: e.clientX - 90, y: e.clientY - 20 }));
+    addItem(item, rf.screenToFlowPosition({ x: e.clientX - 40, y: e.clientY - 20 }));
   }, [items, addItem, rf]);
 
   const updateNode = useCallback((id: string, data: Partial<StepNode["data"]>, tag: string) => {
@@ -439,7 +439,7 @@ export function Editor({ cat, detail }: Props) {
               selectionKeyCode="Shift"
               onlyRenderVisibleElements={big}
               minZoom={0.05}
-              fitView
+              fitView={initial.nodes.length > 0}
               fitViewOptions={{ maxZoom: 1.1, padding: 0.2 }}
               proOptions={{ hideAttribution: true }}
               onMoveEnd={(_: unknown, v: Viewport) => { (window as unknown as { __rilletViewport?: Viewport }).__rilletViewport = v; }}

@@ -43,14 +43,16 @@ function StepNodeViewImpl({ id, data, selected }: NodeProps<StepNode>) {
         {failed && <span className="step-badge error" aria-label="run failed in this step">failed</span>}
       </div>
       {inputs.map((p, i) => (
-        <div key={p.name} className="port-label in" style={{ top: PORT_TOP + i * PORT_GAP - 8 }}>
-          {p.name}{p.multi ? "…" : ""}{p.keyed ? " ⚿" : ""}
+        <div key={p.name} className={`port-label in${p.keyed ? " keyed" : ""}`} style={{ top: PORT_TOP + i * PORT_GAP - 8 }}
+          title={`${p.multi ? "takes any number of streams" : "takes one stream"}${p.keyed ? " of (key, value) pairs" : ""}`}>
+          {p.name}{p.multi ? " (many)" : ""}
           <Handle type="target" position={Position.Left} id={inHandle(p.name)} style={{ top: 8 }}
             aria-label={`input ${p.name} of ${data.step_id}`} className={p.keyed ? "keyed" : ""} />
         </div>
       ))}
       {outputs.map((p, i) => (
-        <div key={p.name} className="port-label out" style={{ top: PORT_TOP + i * PORT_GAP - 8 }}>
+        <div key={p.name} className={`port-label out${p.keyed ? " keyed" : ""}`} style={{ top: PORT_TOP + i * PORT_GAP - 8 }}
+          title={p.keyed ? "emits (key, value) pairs" : "emits items"}>
           {p.name}
           <Handle type="source" position={Position.Right} id={outHandle(p.name)} style={{ top: 8 }}
             aria-label={`output ${p.name} of ${data.step_id}`} className={p.keyed ? "keyed" : ""} />
