@@ -2,7 +2,7 @@
 // metrics panels under the canvas.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
-  applyEdgeChanges, applyNodeChanges, Background, type Connection, Controls, type EdgeChange,
+  applyEdgeChanges, applyNodeChanges, Background, type Connection, ControlButton, Controls, type EdgeChange,
   type FinalConnectionState, MiniMap, type NodeChange, ReactFlow, useReactFlow, type Viewport,
 } from "@xyflow/react";
 import { api, ApiError, errorText } from "../lib/api";
@@ -388,7 +388,8 @@ export function Editor({ cat, detail }: Props) {
   const targetStep = target ? stepOfNode(target.nodeId) : null;
   const [liveOpts, setLiveOpts] = useState(defaultLiveOptions);
   useLiveSubscription(live, targetStep, liveOpts);
-  const big = nodes.length > 300;
+  // A minimap redraws every step on each pan frame: off by default on big graphs.
+  const [minimap, setMinimap] = useState(initial.nodes.length <= 800);
 
   return (
     <div className="editor-page">
@@ -437,7 +438,8 @@ export function Editor({ cat, detail }: Props) {
               deleteKeyCode={["Delete", "Backspace"]}
               multiSelectionKeyCode={["Control", "Meta", "Shift"]}
               selectionKeyCode="Shift"
-              onlyRenderVisibleElements={big}
+              // Rendering only the visible steps re-renders all of them on every pan frame: slower, measured.
+              onlyRenderVisibleElements={false}
               minZoom={0.05}
               fitView={initial.nodes.length > 0}
               fitViewOptions={{ maxZoom: 1.1, padding: 0.2 }}
@@ -445,8 +447,10 @@ export function Editor({ cat, detail }: Props) {
               onMoveEnd={(_: unknown, v: Viewport) => { (window as unknown as { __rilletViewport?: Viewport }).__rilletViewport = v; }}
             >
               <Background gap={20} />
-              <Controls aria-label="zoom controls" />
-              <MiniMap pannable zoomable ariaLabel="minimap" style={{ width: 180, height: 110 }} nodeClassName={(n) => `mm-${opsRef.current.get((n as StepNode).data.op)?.group ?? "x"}`} />
+              <Controls aria-label="zoom controls">
+                <ControlButton onClick={() => setMinimap(!minimap)} aria-label={minimap ? "hide minimap" : "show minimap"} title={minimap ? "Hide the minimap" : "Show the minimap"}>▣</ControlButton>
+              </Controls>
+              {minimap && <MiniMap pannable zoomable ariaLabel="minimap" style={{ width: 180, height: 110 }} nodeClassName={(n) => `mm-${opsRef.current.get((n as StepNode).data.op)?.group ?? "x"}`} />}
             </ReactFlow>
             {nodes.length === 0 && (
               <div className="canvas-empty" role="note">

@@ -4,9 +4,10 @@ import { Modal } from "../components/ui";
 export const SHORTCUTS: [string, string][] = [
   ["Ctrl+S", "save a new version"],
   ["Ctrl+Enter", "run the pipeline (saves first)"],
-  ["Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y)", "undo / redo"],
+  ["Ctrl+Z", "undo"],
+  ["Ctrl+Shift+Z, Ctrl+Y", "redo"],
   ["Delete or Backspace", "delete the selected steps and edges"],
-  ["Ctrl+C / Ctrl+V", "copy / paste the selected steps"],
+  ["Ctrl+C, Ctrl+V", "copy, paste the selected steps"],
   ["Ctrl+A", "select every step"],
   ["/", "search the operator palette (Enter adds the first match)"],
   ["F", "fit the pipeline in view"],

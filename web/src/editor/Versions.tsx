@@ -12,6 +12,7 @@ export function Versions({ pipelineId, latest, onOpen }: { pipelineId: number; l
   const [from, setFrom] = useState<number | null>(null);
   const [to, setTo] = useState<number | null>(null);
   const [diff, setDiff] = useState<Diff | null>(null);
+  const [diffProblem, setDiffProblem] = useState<string | null>(null);
   useEffect(() => {
     api<Meta[]>("GET", `/api/pipelines/${pipelineId}/versions`).then((l) => {
       setList(l);
@@ -24,8 +25,9 @@ export function Versions({ pipelineId, latest, onOpen }: { pipelineId: number; l
   }, [pipelineId, latest]);
   useEffect(() => {
     setDiff(null);
+    setDiffProblem(null);
     if (from === null || to === null || from === to) return;
-    api<Diff>("GET", `/api/pipelines/${pipelineId}/diff?from=${from}&to=${to}`).then(setDiff, (e) => setProblem(`Couldn't compare v${from} and v${to}: ${errorText(e)}`));
+    api<Diff>("GET", `/api/pipelines/${pipelineId}/diff?from=${from}&to=${to}`).then(setDiff, (e) => setDiffProblem(`Couldn't compare v${from} and v${to}: ${errorText(e)}`));
   }, [pipelineId, from, to]);
   const open = async (n: number) => {
     try {
@@ -57,6 +59,7 @@ export function Versions({ pipelineId, latest, onOpen }: { pipelineId: number; l
         <section className="diff" aria-label="version diff">
           <h3>Changes from v{from} (A) to v{to} (B)</h3>
           {from === to && <p className="muted small">Pick two different versions with the A and B buttons.</p>}
+          {diffProblem && <p className="field-error" role="alert">{diffProblem}</p>}
           {diff && <DiffView diff={diff} />}
         </section>
       )}
