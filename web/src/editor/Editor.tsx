@@ -320,6 +320,14 @@ export function Editor({ cat, detail }: Props) {
   useEffect(() => {
     overlay.set((s) => ({ ...s, live: target?.nodeId ?? null }));
   }, [target]);
+  // A run that fails shows its error (and the step) wherever the panel was.
+  const runError = liveState?.error ?? null;
+  useEffect(() => {
+    if (runError) {
+      setBottomTab("run");
+      setBottomOpen(true);
+    }
+  }, [runError]);
 
   // ------------------------------------------------------------ shortcuts --
   const keys = useRef<(e: KeyboardEvent) => void>(() => undefined);
