@@ -110,6 +110,8 @@ export async function newPage(context) {
     if (m.type() === "error") page.consoleErrors.push(m.text());
   });
   page.on("pageerror", (e) => page.consoleErrors.push(`uncaught: ${e.message}`));
+  // "Leave with unsaved changes?" is answered yes: the scenarios save what they need.
+  page.on("dialog", (d) => void d.accept());
   return page;
 }
 

@@ -88,8 +88,14 @@ export function navigate(path: string) {
   location.hash = path;
 }
 
+/** Set by a page with unsaved work: returns whether leaving is fine. */
+export const leaveGuard: { current: (() => boolean) | null } = { current: null };
+
 export function Link({ to, children, className, label }: { to: string; children: ReactNode; className?: string; label?: string }) {
-  return <a href={`#${to}`} className={className} aria-label={label}>{children}</a>;
+  return (
+    <a href={`#${to}`} className={className} aria-label={label}
+      onClick={(e) => { if (leaveGuard.current && !leaveGuard.current()) e.preventDefault(); }}>{children}</a>
+  );
 }
 
 export function TopBar({ children, onHelp }: { children?: ReactNode; onHelp?: () => void }) {

@@ -11,7 +11,7 @@ import { Store, useStore } from "../lib/store";
 import { ENDED, LiveRun, stopRun, type LiveState } from "../lib/live";
 import { withImports } from "../lib/pyexpr";
 import { CodeEditor } from "../components/CodeEditor";
-import { StatusBadge, toast, TopBar, useTheme } from "../components/ui";
+import { leaveGuard, StatusBadge, toast, TopBar, useTheme } from "../components/ui";
 import {
   checkConnection, newNodeId, opIndex, portOf, type StepEdge, type StepNode, toFlow, toFlowEdge, toModel, uniqueStepId,
 } from "./graph";
@@ -366,7 +366,11 @@ export function Editor({ cat, detail }: Props) {
       if (dirty) e.preventDefault();
     };
     window.addEventListener("beforeunload", h);
-    return () => window.removeEventListener("beforeunload", h);
+    leaveGuard.current = dirty ? () => window.confirm("This pipeline has unsaved changes. Leave without saving them? (Cancel, then Ctrl+S, to keep them.)") : null;
+    return () => {
+      window.removeEventListener("beforeunload", h);
+      leaveGuard.current = null;
+    };
   }, [dirty]);
 
   const rename = async (next: string) => {
