@@ -251,7 +251,7 @@ export function Editor({ cat, detail }: Props) {
     setSaving(true);
     try {
       const savingRev = rev;
-      const res = await api<{ number: number }>("POST", `/api/pipelines/${detail.id}/versions`, { pipeline: model(), note: note ?? null });
+      const res = await api<{ number: number }>("POST", `/api/pipelines/${detail.id}/versions`, note ? { pipeline: model(), note } : { pipeline: model() });
       setVersion(res.number);
       setSavedRev(savingRev);
       toast(`Saved version ${res.number}.`, "ok");
