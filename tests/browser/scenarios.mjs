@@ -373,7 +373,7 @@ export const scenarios = [
     await waitFor("the watermark lag on the window step", async () => (await step(page, "per_10s").locator(".m-wm").count()) > 0, 30000);
     await page.getByRole("tab", { name: "metrics tab" }).click();
     await page.locator('[aria-label="Watermark lag (windowed steps) chart"] canvas').first().waitFor({ timeout: 15000 });
-    await page.locator('.metrics-panel').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await page.locator(".bottom-body").evaluate((el) => el.scrollTo(0, el.scrollHeight));
     await shot(page, "17-watermark-lag");
     check(await waitRunEnd(page, lagRun) === "succeeded", "the windowed run did not succeed");
   }],
