@@ -465,7 +465,7 @@ export function Editor({ cat, detail }: Props) {
               <Controls aria-label="zoom controls">
                 <ControlButton onClick={() => setMinimap(!minimap)} aria-label={minimap ? "hide minimap" : "show minimap"} title={minimap ? "Hide the minimap" : "Show the minimap"}>▣</ControlButton>
               </Controls>
-              {minimap && <MiniMap pannable zoomable ariaLabel="minimap" style={{ width: 180, height: 110 }} nodeClassName={(n) => `mm-${opsRef.current.get((n as StepNode).data.op)?.group ?? "x"}`} />}
+              {minimap && nodes.length > 0 && <MiniMap pannable zoomable ariaLabel="minimap" style={{ width: 180, height: 110 }} nodeClassName={(n) => `mm-${opsRef.current.get((n as StepNode).data.op)?.group ?? "x"}`} />}
             </ReactFlow>
             {nodes.length === 0 && (
               <div className="canvas-empty" role="note">
@@ -505,7 +505,7 @@ export function Editor({ cat, detail }: Props) {
                   <>
                     <RunControls run={run} error={liveState?.error ?? run?.error ?? null} busy={starting} canStart={!starting}
                       onStart={(w, ep) => void start(w, ep)} onStop={() => void stop()} onShowStep={showStep}
-                      runPageLink={run ? `#/runs/${run.id}` : undefined} />
+                      runPageLink={run ? `#/runs/${run.id}` : undefined} currentVersion={version} />
                     {!run && <p className="muted empty">No run yet. ▶ Run saves the pipeline and runs the saved version; you'll see its status, output and metrics here.</p>}
                     {run && <Logs lines={liveState?.logs.slice(-200) ?? []} />}
                   </>

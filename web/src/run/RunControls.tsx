@@ -15,9 +15,11 @@ interface Props {
   onStop: () => void;
   onShowStep?: (stepId: string) => void;
   runPageLink?: string;
+  /** The version the editor shows, to say when the run is of another one. */
+  currentVersion?: number;
 }
 
-export function RunControls({ run, error, busy, canStart, onStart, onStop, onShowStep, runPageLink }: Props) {
+export function RunControls({ run, error, busy, canStart, onStart, onStop, onShowStep, runPageLink, currentVersion }: Props) {
   const [workers, setWorkers] = useState(1);
   const [epoch, setEpoch] = useState(10000);
   const alive = run !== null && !ENDED.has(run.status);
@@ -47,6 +49,9 @@ export function RunControls({ run, error, busy, canStart, onStart, onStop, onSho
         )}
         {run && runPageLink && <a href={runPageLink} className="small" aria-label="open run page">open run page ↗</a>}
       </div>
+      {run && currentVersion !== undefined && run.version !== currentVersion && (
+        <p className="muted small" role="note">This run is of v{run.version}; the editor shows v{currentVersion}. Run again to try the current version.</p>
+      )}
       {run?.exit_reason && !error && run.status !== "succeeded" && <p className="muted small" aria-label="exit reason">{run.exit_reason}</p>}
       {error && <RunErrorView error={error} onShowStep={onShowStep} />}
     </div>
