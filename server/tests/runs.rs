@@ -231,14 +231,15 @@ async fn a_cross_origin_websocket_is_refused() {
     let studio = Studio::start().await;
     let p = studio.pipeline("x", endless("x", 0.001)).await;
     let id = studio.start_run(p, json!({})).await["id"].as_i64().unwrap();
-    let err = studio.ws_with_origin(id, "http://evil.example").await.err().expect("refused");
+    let Err(err) = studio.ws_with_origin(id, "http://evil.example").await else { panic!("a foreign origin connected") };
     match err {
         tokio_tungstenite::tungstenite::Error::Http(res) => assert_eq!(res.status(), StatusCode::FORBIDDEN),
         other => panic!("expected an HTTP 403, got {other}"),
     }
     // Without a session, 401.
     let req = format!("ws://{}/api/runs/{id}/live", studio.addr);
-    match tokio_tungstenite::connect_async(req).await.err().expect("refused") {
+    let Err(err) = tokio_tungstenite::connect_async(req).await else { panic!("no session, yet connected") };
+    match err {
         tokio_tungstenite::tungstenite::Error::Http(res) => assert_eq!(res.status(), StatusCode::UNAUTHORIZED),
         other => panic!("expected an HTTP 401, got {other}"),
     }
