@@ -109,6 +109,14 @@ EVENT_KEYS = 1000
 
 EVENT_BASE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
+WAIT = timedelta(seconds=5)
+"""The event clocks' `wait_for_system_duration`. The watermark moves on
+with the system time between a key's events, so a run that stalls for
+longer than the wait minus the events' disorder (1 s) turns events late
+and changes the output. With 2 s, Bytewax (0.2 s between a key's events
+at its speed) lost that race on a loaded 2-core machine and the engines'
+digests differed; 5 s leaves room for a 4 s stall."""
+
 
 def event_time(i: int) -> datetime:
     """Timestamp of event `i`: 1 ms apart, up to 1 s out of order, and a

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import rillet.operators as op
 import rillet.operators.windowing as win
-from benchlib import BATCH_SIZE, EVENT_BASE, CountingSink, item_count, keyed_events, window_digest
+from benchlib import BATCH_SIZE, EVENT_BASE, WAIT, CountingSink, item_count, keyed_events, window_digest
 from rillet.dataflow import Dataflow
 from rillet.testing import TestingSource
 
@@ -16,7 +16,7 @@ COMPARE_OUTPUTS = True
 
 flow = Dataflow("bench_window_count_tumbling")
 events = op.input("inp", flow, TestingSource(keyed_events(N), batch_size=BATCH_SIZE))
-clock = win.EventClock(lambda e: e[1][0], wait_for_system_duration=timedelta(seconds=2))
+clock = win.EventClock(lambda e: e[1][0], wait_for_system_duration=WAIT)
 windower = win.TumblingWindower(length=timedelta(seconds=10), align_to=EVENT_BASE)
 counts = win.count_window("count", events, clock, windower, key=lambda e: e[0])
 op.output("out", counts.down, CountingSink(checksum=window_digest))

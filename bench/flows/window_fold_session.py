@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import rillet.operators as op
 import rillet.operators.windowing as win
-from benchlib import BATCH_SIZE, CountingSink, item_count, keyed_events, window_digest
+from benchlib import BATCH_SIZE, WAIT, CountingSink, item_count, keyed_events, window_digest
 from rillet.dataflow import Dataflow
 from rillet.testing import TestingSource
 
@@ -21,7 +21,7 @@ def add(total, event):
 
 flow = Dataflow("bench_window_fold_session")
 events = op.input("inp", flow, TestingSource(keyed_events(N), batch_size=BATCH_SIZE))
-clock = win.EventClock(lambda e: e[0], wait_for_system_duration=timedelta(seconds=2))
+clock = win.EventClock(lambda e: e[0], wait_for_system_duration=WAIT)
 windower = win.SessionWindower(gap=timedelta(seconds=5))
 sums = win.fold_window("sum", events, clock, windower, lambda: 0, add, lambda a, b: a + b)
 op.output("out", sums.down, CountingSink(checksum=window_digest))

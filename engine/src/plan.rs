@@ -36,8 +36,14 @@ pub enum Op {
     Redistribute,
     InspectDebug(Py<PyAny>),
     StatefulBatch(Py<PyAny>),
-    StatefulMap { mapper: Py<PyAny>, flat: bool },
+    StatefulMap {
+        mapper: Py<PyAny>,
+        flat: bool,
+    },
     Final(Final),
+    /// A `window` step with a built-in clock and windower: the tuple
+    /// `rillet.operators.windowing._native_plan` returned.
+    Window(Py<PyAny>),
 }
 
 /// Stateless record-at-a-time transforms that run natively.
@@ -72,6 +78,7 @@ pub struct Plan {
 }
 
 const OPERATORS_MODULE: &str = "rillet.operators";
+const WINDOWING_MODULE: &str = "rillet.operators.windowing";
 
 impl Plan {
     /// Read `flow` (a `rillet.dataflow.Dataflow`).
@@ -182,6 +189,13 @@ impl<'py> Reader<'py> {
                 return Ok(());
             }
         }
+        if module == WINDOWING_MODULE && name == "window" {
+            if let Some(plan) = self.native_window(step)? {
+                let downs = vec![port(step, "down")?, port(step, "late")?, port(step, "meta")?];
+                self.steps.push(Step { step_id, op: Op::Window(plan), ups: vec![port(step, "up")?], downs });
+                return Ok(());
+            }
+        }
         let is_core = cls.getattr("core").and_then(|c| c.is_truthy()).unwrap_or(false);
         if is_core {
             return Err(RunError::user_value(format!(
@@ -193,6 +207,18 @@ impl<'py> Reader<'py> {
             self.read(&sub.map_err(py_internal)?)?;
         }
         Ok(())
+    }
+
+    /// How to run a `window` step natively, if its clock and windower are
+    /// built in; `None` keeps the Python path through its substeps.
+    fn native_window(&self, step: &Bound<'py, PyAny>) -> RunResult<Option<Py<PyAny>>> {
+        let plan = self
+            .py
+            .import(WINDOWING_MODULE)
+            .and_then(|m| m.getattr("_native_plan"))
+            .and_then(|f| f.call1((step,)))
+            .map_err(py_internal)?;
+        Ok((!plan.is_none()).then(|| plan.unbind()))
     }
 
     /// The native step for operator `name`, if the engine runs it natively.

@@ -21,6 +21,7 @@ pub mod redistribute;
 pub mod stateful_batch;
 pub mod stateful_map;
 pub mod transform;
+pub mod window;
 use crate::batch::Batch;
 use crate::runtime::shared::Shared;
 use crate::telemetry::{Meter, WorkerMeters};

@@ -67,6 +67,12 @@ pub fn build<'s>(scope: Scope<'s, u64>, plan: &Plan, parts: &Assignments, ctx: &
                 vec![ops::stateful_map::stateful_map(up(0)?, id, py_clone(mapper), *flat, ctx)]
             }
             Op::Final(kind) => vec![ops::final_agg::final_agg(up(0)?, id, kind.clone_ref(), ctx)],
+            Op::Window(plan) => {
+                let emit_meta = step.downs.get(2).is_some_and(|meta| consumed.contains(meta.as_str()));
+                let spec = pyo3::Python::attach(|py| ops::window::WindowSpec::from_plan(id, plan.bind(py), emit_meta))?;
+                let (down, late, meta) = ops::window::window(up(0)?, spec, ctx);
+                vec![down, late, meta]
+            }
         };
         if downs.len() != step.downs.len() {
             return Err(RunError::Internal(format!(

@@ -1213,6 +1213,20 @@ class _FoldWindowLogic(WindowLogic[V, S, S]):
         return copy.deepcopy(self.state)
 
 
+@dataclass(frozen=True)
+class _FoldBuilder(Generic[V, S]):
+    """`fold_window`'s logic builder; the engine folds natively when it
+    sees one (see `_native_plan`)."""
+
+    builder: Callable[[], S]
+    folder: Callable[[S, V], S]
+    merger: Callable[[S, S], S]
+
+    def __call__(self, resume_state: Optional[S]) -> _FoldWindowLogic[V, S]:
+        state = resume_state if resume_state is not None else self.builder()
+        return _FoldWindowLogic(self.folder, self.merger, state)
+
+
 @operator
 def fold_window(
     step_id: str,
@@ -1273,11 +1287,7 @@ def fold_window(
         each window as it closes.
     """
 
-    def logic_builder(resume_state: Optional[S]) -> _FoldWindowLogic[V, S]:
-        state = resume_state if resume_state is not None else builder()
-        return _FoldWindowLogic(folder, merger, state)
-
-    return window("window", up, clock, windower, logic_builder, ordered)
+    return window("window", up, clock, windower, _FoldBuilder(builder, folder, merger), ordered)
 
 
 def _append(acc: List[V], value: V) -> List[V]:
@@ -1925,3 +1935,79 @@ def join_window(
         return _JoinWindowLogic(insert_mode, emit_mode, state)
 
     return window("window", labelled, clock, windower, logic_builder, ordered=ordered)
+
+
+# --- Native plan -------------------------------------------------------
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(td: timedelta) -> int:
+    return td // _MICROSECOND
+
+
+def _native_clock(clock: Any) -> Optional[tuple]:
+    if type(clock) is SystemClock:
+        return ("system",)
+    if type(clock) is EventClock:
+        if not isinstance(clock.wait_for_system_duration, timedelta):
+            return None
+        now_getter = None if clock.now_getter is _get_system_utc else clock.now_getter
+        to_system = None if clock.to_system_utc is _identity else clock.to_system_utc
+        return ("event", clock.ts_getter, _micros(clock.wait_for_system_duration), now_getter, to_system)
+    return None
+
+
+def _native_windower(windower: Any) -> Optional[tuple]:
+    if type(windower) is SessionWindower:
+        return ("session", _micros(windower.gap))
+    if type(windower) is TumblingWindower:
+        length, offset = windower.length, windower.length
+    elif type(windower) is SlidingWindower:
+        length, offset = windower.length, windower.offset
+    else:
+        return None
+    align_to = windower.align_to
+    # Window bounds are `align_to + offset * i`: wall-clock arithmetic
+    # in `align_to`'s zone. It equals UTC arithmetic only for a fixed
+    # offset, so other zones (DST) keep the Python path.
+    if not isinstance(align_to, datetime) or not isinstance(align_to.tzinfo, timezone):
+        return None
+    return ("sliding", _micros(length), _micros(offset), align_to)
+
+
+def _native_logic(builder: Any) -> tuple:
+    if isinstance(builder, _FoldBuilder):
+        if (builder.builder, builder.folder, builder.merger) == (_zero, _count_one, _add):
+            return ("count",)
+        return ("fold", builder.builder, builder.folder, builder.merger)
+    return ("logic", builder)
+
+
+def _native_plan(step: Any) -> Optional[tuple]:
+    """How the engine runs a `window` step natively, or `None`.
+
+    Only the built-in clocks and windowers run natively (exactly these
+    classes: a subclass may override any method, so it keeps the
+    Python path through the step's substeps). The window logic always
+    runs natively around the user's callables: a counter for
+    `count_window`, `builder`/`folder`/`merger` for the other folds,
+    and any other `WindowLogic` through its methods.
+
+    Returns `(clock, windower, logic, ordered, WindowMetadata)`, where
+    `clock` is `("event", ts_getter, wait_us, now_getter, to_system_utc)`
+    (`None` for the defaults) or `("system",)`; `windower` is
+    `("sliding", length_us, offset_us, align_to)` or
+    `("session", gap_us)`; `logic` is `("count",)`,
+    `("fold", builder, folder, merger)` or `("logic", builder)`.
+
+    For example, `count_window` with an `EventClock` waiting 1 s and
+    10 s tumbling windows gives `(("event", ts_getter, 1000000, None,
+    None), ("sliding", 10000000, 10000000, align_to), ("count",),
+    False, WindowMetadata)` (tests/test_windowing_native.py).
+    """
+    clock = _native_clock(step.clock)
+    windower = _native_windower(step.windower)
+    if clock is None or windower is None:
+        return None
+    return (clock, windower, _native_logic(step.builder), bool(step.ordered), WindowMetadata)
