@@ -145,6 +145,10 @@ pub fn state_with_catalog(config: Config, pool: PgPool, catalog: Arc<Catalog>) -
 pub async fn run(config: Config) -> Result<(), StartupError> {
     let pool = connect_database(&config).await?;
     tracing::info!(url = %redact_url(&config.database_url), "database ready");
+    // Runs a previous server left alive are marked before new ones start.
+    if let Err(e) = crate::runs::recover(&pool, &config.runs).await {
+        tracing::error!(error = %e, "could not check the runs a previous server left");
+    }
     let addr = config.addr;
     let state = build_state(config, pool).await?;
     let listener = TcpListener::bind(addr)
@@ -160,8 +164,13 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     // stdout, not the log: this is the line the user copies.
     println!("Rillet studio is running. Open this URL to log in:\n\n    http://{shown}/login?token={}\n", state.token);
     tracing::info!(%local, "listening");
+    let runs = state.clone();
     axum::serve(listener, crate::app(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Stop the runs (and record it) before connections wind down.
+            crate::runs::shutdown(&runs).await;
+        })
         .await
         .map_err(|e| StartupError::Serve(e.to_string()))
 }

@@ -48,7 +48,14 @@ fn named_step(message: &str) -> Option<&str> {
 /// `traceback.format_exception` of the original exception: its own
 /// traceback and every chained cause and context, as Python prints them.
 fn format_traceback(py: Python<'_>, cause: &PyErr) -> Option<String> {
-    let lines = py.import("traceback").ok()?.call_method1("format_exception", (cause.value(py),)).ok()?;
+    let value = cause.value(py);
+    // Before Python 3.12 an exception fetched from a call keeps its
+    // traceback beside it, not on `__traceback__`, until it is caught in
+    // Python: put it there, or a plain `raise` in user code would lose it.
+    if let Some(tb) = cause.traceback(py) {
+        value.call_method1("with_traceback", (tb,)).ok()?;
+    }
+    let lines = py.import("traceback").ok()?.call_method1("format_exception", (value,)).ok()?;
     let lines: Vec<String> = lines.extract().ok()?;
     Some(lines.concat())
 }
@@ -114,6 +121,13 @@ except ValueError as e:
             for part in ["in inner", "KeyError: 'low'", "direct cause", "in outer", "ValueError: high"] {
                 assert!(tb.contains(part), "{part} missing from {tb}");
             }
+            // Raised straight out of a call from Rust, never caught in Python.
+            py.run(c"def direct(x):\n    raise ValueError(f'bad {x}')\n", Some(&globals), None).unwrap();
+            let cause = globals.get_item("direct").unwrap().unwrap().call1((3,)).unwrap_err();
+            let err = RunError::UserCode { message: "step 'f.win': calling `mapper` raised ValueError".into(), cause };
+            let tb = report(py, &err, &tops()).unwrap().traceback.unwrap();
+            assert!(tb.starts_with("Traceback (most recent call last):"), "{tb}");
+            assert!(tb.contains("in direct") && tb.trim_end().ends_with("ValueError: bad 3"), "{tb}");
             assert!(report(py, &RunError::Interrupted(pyo3::exceptions::PyKeyboardInterrupt::new_err("")), &tops())
                 .is_none());
         });
