@@ -372,3 +372,20 @@ async fn a_run_killed_from_outside_fails_and_the_server_stays_up() {
     studio.wait_run(again, LONG, |r| r["status"] == "running").await;
     studio.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_shutting_down_stops_its_runs_and_says_why() {
+    let studio = Studio::start().await;
+    let p = studio.pipeline("busy", endless("busy", 0.001)).await;
+    let id = studio.start_run(p, json!({})).await["id"].as_i64().unwrap();
+    studio.wait_run(id, LONG, |r| r["status"] == "running").await;
+    // A pipeline with a live run can't be deleted.
+    assert_eq!(studio.delete(&format!("/api/pipelines/{p}")).await, StatusCode::CONFLICT);
+    rillet_studio::runs::shutdown(&studio.state).await;
+    let run = studio.get(&format!("/api/runs/{id}")).await.1;
+    assert_eq!(run["status"], "stopped", "{run}");
+    assert!(run["exit_reason"].as_str().unwrap().starts_with("the studio server shut down"), "{run}");
+    assert_eq!(studio.delete(&format!("/api/pipelines/{p}")).await, StatusCode::NO_CONTENT);
+    assert_eq!(studio.get("/api/runs").await.1, json!([]), "its runs went with it");
+    studio.close().await;
+}

@@ -119,6 +119,19 @@ impl Studio {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
+    pub async fn delete(&self, path: &str) -> StatusCode {
+        let res = self
+            .http
+            .delete(self.url(path))
+            .header("cookie", &self.cookie)
+            .header("x-rillet-csrf", &self.csrf)
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .unwrap();
+        res.status()
+    }
+
     /// A pipeline whose version 1 is `pipeline`.
     pub async fn pipeline(&self, name: &str, pipeline: Value) -> i64 {
         let id: i64 = sqlx::query_scalar("INSERT INTO pipelines (name) VALUES ($1) RETURNING id")
