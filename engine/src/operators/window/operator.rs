@@ -22,7 +22,6 @@ use super::time;
 use crate::batch::{earliest, Batch, NO_STAMP};
 use crate::errors::RunError;
 use crate::keys;
-use crate::operators::keyed::group_by_key;
 use crate::operators::{Ctx, Output, PyStream};
 use crate::telemetry::Meter;
 
@@ -74,7 +73,7 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
             let result = Python::attach(|py| -> Result<(), RunError> {
                 for (epoch, (caps, items, stamp)) in arrived {
                     let mut out = Emitted::default();
-                    for group in group_by_key(py, &spec.step_id, &items)? {
+                    for group in super::group::group_sorted(py, &spec.step_id, &items)? {
                         let name = group.key.to_str().map_err(|e| RunError::user_type(e.to_string()))?;
                         let key = group.key.as_any();
                         if !keys.contains_key(name) {
