@@ -330,3 +330,33 @@ def test_user_window_logics_are_snapshotted_as_on_the_python_path(entry_point):
     native = calls(TEN, clock)
     assert native, "snapshots were taken"
     assert native == calls(PyTumbling(length=secs(10), align_to=T0), py_clock)
+
+
+def test_session_metadata_keeps_the_timestamps_zones(entry_point):
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    plus2 = timezone(timedelta(hours=2))
+    items = [
+        ("a", T0.astimezone(paris)),
+        ("a", (T0 + secs(4)).astimezone(plus2)),
+        ("a", T0 + secs(30)),
+        ("a", (T0 + secs(36)).astimezone(paris)),
+        ("a", (T0 + secs(33)).astimezone(plus2)),
+        ("b", (T0 + secs(2)).astimezone(plus2)),
+    ]
+    getter = TimeTestingGetter(SYSTEM_NOW)
+
+    def metas(clock_cls, windower):
+        clock = clock_cls(lambda t: t, secs(100), now_getter=getter.get)
+        _, _, got = run_windowed(
+            entry_point,
+            items,
+            lambda s: win.collect_window("win", s, clock, windower, ordered=False),
+            2,
+        )
+        return sorted(repr(m) for m in got)
+
+    native = metas(win.EventClock, win.SessionWindower(gap=secs(5)))
+    assert native == metas(PyEventClock, PySession(gap=secs(5)))
+    assert any("Europe/Paris" in m for m in native) and any("7200" in m for m in native)
