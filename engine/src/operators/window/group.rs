@@ -36,7 +36,7 @@ pub fn group_sorted<'py>(py: Python<'py>, step_id: &str, items: &[Py<PyAny>]) ->
         for (key, _) in &split {
             texts.push(key.to_str().map_err(|e| RunError::user_type(e.to_string()))?);
         }
-        let mut index: HashMap<&str, usize> = HashMap::default();
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(texts.len(), Default::default());
         let mut firsts: Vec<(u128, &str)> = Vec::new();
         let mut group_of = Vec::with_capacity(texts.len());
         for &text in &texts {
