@@ -45,7 +45,9 @@ impl Catalog {
     }
 }
 
-async fn get_catalog(axum::extract::State(state): axum::extract::State<crate::state::AppState>) -> axum::Json<serde_json::Value> {
+async fn get_catalog(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+) -> axum::Json<serde_json::Value> {
     axum::Json(state.catalog.catalog.clone())
 }
 

@@ -23,7 +23,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Unauthenticated(String),
-    #[error("{0}")]
+    /// A code (`csrf`, `host`, `origin`) and the message.
+    #[error("{1}")]
     Forbidden(&'static str, String),
     #[error("{0}")]
     NotFound(String),

@@ -6,16 +6,22 @@
 pub mod assets;
 pub mod catalog;
 pub mod config;
+pub mod db;
+pub mod diff;
 pub mod error;
+pub mod examples;
 pub mod extract;
 pub mod model;
 pub mod pages;
+pub mod pipelines;
 pub mod pycli;
 pub mod runs;
 pub mod security;
 pub mod session;
 pub mod startup;
 pub mod state;
+pub mod tools;
+pub mod versions;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -38,6 +44,10 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::router())
         .merge(session::router())
         .merge(catalog::router())
+        .merge(pipelines::router())
+        .merge(versions::router())
+        .merge(tools::router())
+        .merge(examples::router())
         // Runs, live data and /metrics.
         .merge(runs::router())
         .fallback(not_found);
@@ -51,10 +61,7 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -4,7 +4,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
@@ -48,7 +48,11 @@ async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Re
     let session = state.sessions.create();
     let [a, b] = session_cookies(&session, state.config.session_ttl_hours);
     // Redirect so the token leaves the address bar and the history.
-    (StatusCode::SEE_OTHER, [(header::LOCATION, "/".to_string()), (header::SET_COOKIE, a), (header::SET_COOKIE, b)])
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, "/".to_string())],
+        AppendHeaders([(header::SET_COOKIE, a), (header::SET_COOKIE, b)]),
+    )
         .into_response()
 }
 

@@ -110,12 +110,15 @@ pub fn cleared_cookies() -> [String; 2] {
 }
 
 /// The request's host, from `Host` (HTTP/1) or the URI's authority (HTTP/2).
+/// Several Host headers count as none: which one a proxy or a browser
+/// would use is anyone's guess.
 fn request_host(req: &Request) -> Option<String> {
-    req.headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(h), None) => h.to_str().ok().map(str::to_string),
+        (None, _) => req.uri().authority().map(|a| a.to_string()),
+        (Some(_), Some(_)) => None,
+    }
 }
 
 /// `host` without its port: `[::1]:8742` → `[::1]`, `localhost:1` → `localhost`.
@@ -156,7 +159,7 @@ pub async fn host_guard(State(state): State<AppState>, req: Request, next: Next)
                  or add the name to allowed_hosts"
             ),
         )),
-        None => Err(AppError::Forbidden("host", "the request has no Host header".into())),
+        None => Err(AppError::Forbidden("host", "the request needs exactly one Host header".into())),
     }
 }
 
@@ -166,9 +169,7 @@ pub fn session_id<'a>(state: &AppState, headers: &'a HeaderMap) -> Option<&'a st
 }
 
 fn unauthenticated() -> AppError {
-    AppError::Unauthenticated(
-        "log in first: open the login URL that `rillet studio` printed when it started".into(),
-    )
+    AppError::Unauthenticated("log in first: open the login URL that `rillet studio` printed when it started".into())
 }
 
 /// True when the request carries the login token as `Authorization: Bearer`

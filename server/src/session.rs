@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use serde::Deserialize;
@@ -26,7 +26,7 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Login>) -> 
     }
     let session = state.sessions.create();
     let [a, b] = session_cookies(&session, state.config.session_ttl_hours);
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, a), (header::SET_COOKIE, b)]).into_response())
+    Ok((StatusCode::NO_CONTENT, AppendHeaders([(header::SET_COOKIE, a), (header::SET_COOKIE, b)])).into_response())
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -34,7 +34,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         state.sessions.remove(id);
     }
     let [a, b] = cleared_cookies();
-    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, a), (header::SET_COOKIE, b)]).into_response()
+    (StatusCode::NO_CONTENT, AppendHeaders([(header::SET_COOKIE, a), (header::SET_COOKIE, b)])).into_response()
 }
 
 pub fn router() -> Router<AppState> {

@@ -94,7 +94,8 @@ fn is_missing_database(e: &sqlx::Error) -> bool {
 
 async fn create_database(options: &PgConnectOptions, url: &str, timeout: Duration) -> Result<(), StartupError> {
     let database = options.get_database().unwrap_or("postgres").to_string();
-    let fail = |reason: String| StartupError::CreateDatabase { url: url.to_string(), database: database.clone(), reason };
+    let fail =
+        |reason: String| StartupError::CreateDatabase { url: url.to_string(), database: database.clone(), reason };
     let admin = options.clone().database("postgres");
     let mut conn = tokio::time::timeout(timeout, admin.connect())
         .await
@@ -153,7 +154,8 @@ pub async fn run(config: Config) -> Result<(), StartupError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| StartupError::Bind { addr: addr.to_string(), reason: e.to_string() })?;
-    let local = listener.local_addr().map_err(|e| StartupError::Bind { addr: addr.to_string(), reason: e.to_string() })?;
+    let local =
+        listener.local_addr().map_err(|e| StartupError::Bind { addr: addr.to_string(), reason: e.to_string() })?;
     let shown = if local.ip().is_unspecified() {
         std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
     } else {
