@@ -20,22 +20,31 @@ async function selectStep(page, id) {
   await page.locator(`[aria-label="inspector of ${id}"]`).waitFor();
 }
 
-async function runStatus(page) {
-  return page.locator('.topbar .status').first().getAttribute("data-status").catch(() => null);
+async function latestRunId(page, pipelineId) {
+  const runs = await apiCall(page, "GET", `/api/runs?pipeline=${pipelineId}`);
+  return runs.length ? runs[0].id : 0;
 }
 
-async function waitRunEnd(page, ms = 90000) {
-  return waitFor("the run to end", async () => {
-    const s = await runStatus(page);
-    return s && ["succeeded", "failed", "stopped", "lost"].includes(s) ? s : null;
+const pipelineIdOf = (page) => Number(/#\/pipelines\/(\d+)/.exec(page.url())[1]);
+
+/** Clicks ▶ Run and returns the new run's id once the editor shows that run. */
+async function startRun(page) {
+  const pid = pipelineIdOf(page);
+  const before = await latestRunId(page, pid);
+  await page.getByRole("button", { name: "run", exact: true }).click();
+  const id = await waitFor("a new run", async () => {
+    const now = await latestRunId(page, pid);
+    return now > before ? now : null;
+  }, 30000);
+  await page.locator(`.topbar .status[data-run-id="${id}"]`).waitFor({ timeout: 30000 });
+  return id;
+}
+
+async function waitRunEnd(page, runId, ms = 90000) {
+  return waitFor(`run ${runId} to end`, async () => {
+    const s = await page.locator(`.topbar .status[data-run-id="${runId}"]`).getAttribute("data-status");
+    return ["succeeded", "failed", "stopped", "lost"].includes(s) ? s : null;
   }, ms, 250);
-}
-
-async function currentRunId(page) {
-  const text = await page.locator('[aria-label="run status"]').first().textContent();
-  const m = /run #(\d+)/.exec(text ?? "");
-  check(m, `no run number in the run panel ("${text}")`);
-  return Number(m[1]);
 }
 
 async function stdoutOfRun(page, runId) {
@@ -74,7 +83,7 @@ export const scenarios = [
     await page.locator('[aria-label="pipeline canvas"]').waitFor();
     await page.locator(".canvas-empty").waitFor();
     await shot(page, "02-editor-empty");
-    ctx.pipelineId = Number(/#\/pipelines\/(\d+)/.exec(page.url())[1]);
+    ctx.pipelineId = pipelineIdOf(page);
 
     const pane = page.locator(".react-flow__pane");
     // Two rows inside the 700-px canvas of a 1280x720 window.
@@ -135,8 +144,7 @@ export const scenarios = [
   ["3. run it; live records in the inspector and non-zero metrics on the nodes", async (ctx) => {
     const { page } = ctx;
     await selectStep(page, "map");
-    await page.getByRole("button", { name: "run", exact: true }).click();
-    await waitFor("the run to start", async () => ["starting", "running", "succeeded"].includes(await runStatus(page)), 30000);
+    const runId = await startRun(page);
     await page.getByRole("tab", { name: "live tab" }).click();
     await waitFor("live records of the map step", async () => (await page.locator('[aria-label="records"] li pre').count()) > 0, 30000);
     const first = await page.locator('[aria-label="records"] li pre').first().textContent();
@@ -149,9 +157,9 @@ export const scenarios = [
     await page.getByRole("tab", { name: "metrics tab" }).click();
     await page.locator('[aria-label="Throughput (items/s per step) chart"] canvas').first().waitFor({ timeout: 15000 });
     await shot(page, "05-editor-metrics");
-    const status = await waitRunEnd(page);
+    const status = await waitRunEnd(page, runId);
     check(status === "succeeded", `the run ended "${status}", expected "succeeded"`);
-    ctx.goodRunId = await currentRunId(page);
+    ctx.goodRunId = runId;
     const out = await stdoutOfRun(page, ctx.goodRunId);
     check(out.length === 3000, `the run printed ${out.length} lines, expected 3000`);
   }],
@@ -168,9 +176,9 @@ export const scenarios = [
 
     await setCode(page, "mapper", "def double(x):\n    return 100 // (x - 7)");
     await waitFor("the pipeline to validate", async () => (await page.locator('[aria-label="validation summary"]').textContent()) === "valid", 20000);
-    await page.getByRole("button", { name: "run", exact: true }).click();
+    const runId = await startRun(page);
     await page.getByRole("tab", { name: "run tab" }).click();
-    const status = await waitRunEnd(page);
+    const status = await waitRunEnd(page, runId);
     check(status === "failed", `the run ended "${status}", expected "failed"`);
     const err = page.locator('[aria-label="run error"]');
     await err.waitFor({ timeout: 15000 });
@@ -270,11 +278,11 @@ export const scenarios = [
         const sink = p.edges.find((e) => !p.edges.some((f) => f.from.node === e.to.node));
         const watched = p.nodes.find((n) => n.id === sink.from.node).step_id;
         await selectStep(page, watched);
-        await page.getByRole("button", { name: "run", exact: true }).click();
+        const runId = await startRun(page);
         await page.getByRole("tab", { name: "live tab" }).click();
         await waitFor(`${title}: live records of ${watched}`, async () => (await page.locator('[aria-label="records"] li pre').count()) > 0, 30000);
         if (i === 1) await shot(page, "10-gallery-example-running");
-        const status = await waitRunEnd(page);
+        const status = await waitRunEnd(page, runId);
         if (status !== "succeeded") throw new TestFailure(`${title}: the run ended "${status}"`);
       } catch (e) {
         failures.push(`${title}: ${e.message}`);
@@ -313,10 +321,10 @@ export const scenarios = [
       `the form wrote ${code}`);
     check(/from datetime import .*timezone/.test(saved.prelude) && /SlidingWindower/.test(saved.prelude), "the prelude lacks the imports the form needs");
     await shot(page, "16-windowing-form");
-    await page.getByRole("button", { name: "run", exact: true }).click();
-    const status = await waitRunEnd(page);
+    const runId = await startRun(page);
+    const status = await waitRunEnd(page, runId);
     check(status === "succeeded", `the windowed run ended "${status}"`);
-    const out = await stdoutOfRun(page, await currentRunId(page));
+    const out = await stdoutOfRun(page, runId);
     check(out.length > 0, "the windowed run printed nothing");
     const lag = await step(page, win.step_id).locator(".m-wm").count();
     console.log(`browser: note: watermark lag ${lag ? "shown" : "not reported by this run's metrics"} on the window step`);

@@ -109,7 +109,7 @@ export function TopBar({ children, onHelp }: { children?: ReactNode; onHelp?: ()
   );
 }
 
-export function StatusBadge({ status }: { status: string | null | undefined }) {
+export function StatusBadge({ status, runId }: { status: string | null | undefined; runId?: number }) {
   if (!status) return <span className="status none">no runs</span>;
-  return <span className={`status ${status}`} data-status={status}>{status}</span>;
+  return <span className={`status ${status}`} data-status={status} data-run-id={runId}>{status}</span>;
 }

@@ -251,7 +251,7 @@ export function Editor({ cat, detail }: Props) {
     setSaving(true);
     try {
       const savingRev = rev;
-      const res = await api<{ number: number }>("POST", `/api/pipelines/${detail.id}/versions`, { pipeline: model(), note: note ?? null });
+      const res = await api<{ number: number }>("POST", `/api/pipelines/${detail.id}/versions`, note ? { pipeline: model(), note } : { pipeline: model() });
       setVersion(res.number);
       setSavedRev(savingRev);
       toast(`Saved version ${res.number}.`, "ok");
@@ -423,7 +423,7 @@ export function Editor({ cat, detail }: Props) {
         ) : (
           <button type="button" className="primary" onClick={() => void start(1, 10000)} disabled={starting} aria-label="run" title="Run with 1 worker (Ctrl+Enter); more options in the Run panel">▶ Run</button>
         )}
-        {run && <StatusBadge status={run.status} />}
+        {run && <StatusBadge status={run.status} runId={run.id} />}
       </TopBar>
       <div className="editor-body">
         <Palette ref={searchRef} groups={cat.groups} items={items} onAdd={addItem} />
