@@ -2,7 +2,7 @@
 // PostgreSQL database, Debian's Chromium through playwright-core, and waits
 // on conditions with deadlines (never fixed sleeps).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,10 +51,13 @@ async function freePort() {
   });
 }
 
+/** The server binary: $RILLET_BIN, else the release build scripts/setup
+ * makes, else a debug build. */
 export function serverBinary() {
   if (process.env.RILLET_BIN) return process.env.RILLET_BIN;
   const target = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, "target");
-  return join(target, "debug", "rillet");
+  const release = join(target, "release", "rillet");
+  return existsSync(release) ? release : join(target, "debug", "rillet");
 }
 
 /** Starts `rillet studio` on a free port with a database of its own; resolves

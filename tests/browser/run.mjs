@@ -6,7 +6,7 @@
 //
 // Prints one line per scenario and a summary line "browser: P passed, F failed";
 // exits non-zero if any failed. Screenshots go to tests/artifacts/screenshots/.
-import { launchBrowser, newPage, shot, startServer } from "./lib.mjs";
+import { launchBrowser, newPage, serverBinary, shot, startServer } from "./lib.mjs";
 import { scenarios } from "./scenarios.mjs";
 import { measure } from "./perf.mjs";
 
@@ -20,7 +20,7 @@ let server;
 let browser;
 try {
   server = await startServer();
-  say(`server on ${server.base}, database ${server.db}`);
+  say(`${serverBinary()} on ${server.base}, database ${server.db}`);
   browser = await launchBrowser();
   say(`chromium ${browser.version()}`);
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, acceptDownloads: true });

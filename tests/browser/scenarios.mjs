@@ -59,6 +59,35 @@ async function stdoutOfRun(page, runId) {
   return lines;
 }
 
+// input -> map (slow, adds an event time) -> count_window (event clock, 10 s tumbling) -> output.
+const WINDOWED = {
+  schema_version: 1, flow_id: "watermark_lag",
+  prelude: [
+    "import time",
+    "from datetime import datetime, timedelta, timezone",
+    "from rillet.connectors.stdio import StdOutSink",
+    "from rillet.operators.windowing import EventClock, TumblingWindower",
+    "from rillet.testing import TestingSource",
+    "",
+    "START = datetime(2024, 1, 1, tzinfo=timezone.utc)",
+    "",
+  ].join("\n"),
+  nodes: [
+    { id: "src", op: "input", step_id: "numbers", params: { source: { kind: "expr", code: "TestingSource(range(1500))" } }, position: { x: 0, y: 0 } },
+    { id: "ev", op: "map", step_id: "events", params: { mapper: { kind: "function", name: "event", code: 'def event(x):\n    time.sleep(0.004)\n    return {"key": str(x % 2), "at": START + timedelta(seconds=x)}' } }, position: { x: 260, y: 0 } },
+    { id: "win", op: "count_window", step_id: "per_10s", params: {
+      clock: { kind: "expr", code: 'EventClock(lambda e: e["at"], wait_for_system_duration=timedelta(seconds=5))' },
+      windower: { kind: "expr", code: "TumblingWindower(length=timedelta(seconds=10), align_to=START)" },
+      key: { kind: "expr", code: 'lambda e: e["key"]' } }, position: { x: 520, y: 0 } },
+    { id: "out", op: "output", step_id: "print", params: { sink: { kind: "expr", code: "StdOutSink()" } }, position: { x: 780, y: 0 } },
+  ],
+  edges: [
+    { from: { node: "src", port: "down" }, to: { node: "ev", port: "up" } },
+    { from: { node: "ev", port: "down" }, to: { node: "win", port: "up" } },
+    { from: { node: "win", port: "down" }, to: { node: "out", port: "up" } },
+  ],
+};
+
 export const scenarios = [
   ["1. log in with the printed token", async (ctx) => {
     const { page, server } = ctx;
@@ -278,12 +307,21 @@ export const scenarios = [
         const sink = p.edges.find((e) => !p.edges.some((f) => f.from.node === e.to.node));
         const watched = p.nodes.find((n) => n.id === sink.from.node).step_id;
         await selectStep(page, watched);
-        const runId = await startRun(page);
-        await page.getByRole("tab", { name: "live tab" }).click();
-        await waitFor(`${title}: live records of ${watched}`, async () => (await page.locator('[aria-label="records"] li pre').count()) > 0, 30000);
+        // The engine samples a step once the browser has subscribed to it, which it can only do
+        // after the run started: a run of ten items can end first on a loaded machine. Such a run
+        // is run again (at most three times), and the attempts are printed.
+        let seen = false;
+        for (let attempt = 1; attempt <= 3 && !seen; attempt++) {
+          const runId = await startRun(page);
+          await page.getByRole("tab", { name: "live tab" }).click();
+          const status = await waitRunEnd(page, runId);
+          if (status !== "succeeded") throw new TestFailure(`${title}: the run ended "${status}"`);
+          seen = await waitFor(`${title}: live records of ${watched}`, async () => (await page.locator('[aria-label="records"] li pre').count()) > 0, 5000)
+            .then(() => true, () => false);
+          if (seen && attempt > 1) console.log(`browser: note: ${title}: records of ${watched} seen on run ${attempt} (earlier runs ended before the subscription reached the engine)`);
+        }
+        if (!seen) throw new TestFailure(`${title}: no live records of ${watched} in 3 runs`);
         if (i === 1) await shot(page, "10-gallery-example-running");
-        const status = await waitRunEnd(page, runId);
-        if (status !== "succeeded") throw new TestFailure(`${title}: the run ended "${status}"`);
       } catch (e) {
         failures.push(`${title}: ${e.message}`);
         await shot(page, `fail-gallery-${i}`);
@@ -326,7 +364,17 @@ export const scenarios = [
     check(status === "succeeded", `the windowed run ended "${status}"`);
     const out = await stdoutOfRun(page, runId);
     check(out.length > 0, "the windowed run printed nothing");
-    const lag = await step(page, win.step_id).locator(".m-wm").count();
-    console.log(`browser: note: watermark lag ${lag ? "shown" : "not reported by this run's metrics"} on the window step`);
+
+    // A windowed run that lasts a few seconds: its watermark lag shows on the step and in the chart.
+    const created = await apiCall(page, "POST", "/api/pipelines", { name: "watermark lag", pipeline: WINDOWED });
+    await page.goto(`${ctx.server.base}/#/pipelines/${created.id}`);
+    await step(page, "per_10s").waitFor();
+    const lagRun = await startRun(page);
+    await waitFor("the watermark lag on the window step", async () => (await step(page, "per_10s").locator(".m-wm").count()) > 0, 30000);
+    await page.getByRole("tab", { name: "metrics tab" }).click();
+    await page.locator('[aria-label="Watermark lag (windowed steps) chart"] canvas').first().waitFor({ timeout: 15000 });
+    await page.locator(".bottom-body").evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await shot(page, "17-watermark-lag");
+    check(await waitRunEnd(page, lagRun) === "succeeded", "the windowed run did not succeed");
   }],
 ];

@@ -23,7 +23,7 @@ export const Palette = forwardRef<HTMLInputElement, Props>(function Palette({ gr
   const total = shown.reduce((n, g) => n + g.items.length, 0);
   return (
     <aside className="palette" aria-label="operator palette">
-      <input ref={searchRef} type="search" placeholder="Search operators  ( / )" value={q} aria-label="search operators"
+      <input ref={searchRef} type="search" placeholder="Search  ( / )" value={q} aria-label="search operators"
         onChange={(e) => setQ(e.target.value)}
         onKeyDown={(e) => {
           if (e.key === "Enter" && total > 0) onAdd(shown.find((g) => g.items.length)!.items[0]);

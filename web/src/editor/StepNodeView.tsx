@@ -4,7 +4,7 @@ import { memo } from "react";
 import { Handle, Position, type NodeProps, useStore as useFlowStore } from "@xyflow/react";
 import type { OperatorDef } from "../lib/types";
 import { useStore } from "../lib/store";
-import { nanos, rate } from "../lib/format";
+import { nanos, rate, seconds } from "../lib/format";
 import { inHandle, outHandle, type StepNode } from "./graph";
 import { overlay } from "./overlay";
 
@@ -35,7 +35,7 @@ function StepNodeViewImpl({ id, data, selected }: NodeProps<StepNode>) {
     bottleneck && "bottleneck", failed && "failed", live && "live", !def && "unknown-op", far && "far",
   ].filter(Boolean).join(" ");
   return (
-    <div className={cls} style={{ minHeight: PORT_TOP + rows * PORT_GAP + (m ? 22 : 4) }}
+    <div className={cls} style={{ minHeight: PORT_TOP + rows * PORT_GAP + (m ? (m.watermark_lag_s != null ? 36 : 22) : 4) }}
       aria-label={`step ${data.step_id} (${data.op})`} data-step-id={data.step_id} title={def?.summary ?? `unknown operator ${data.op}`}>
       {!far && <div className="step-head">
         <span className="step-op">{data.op}</span>
@@ -67,7 +67,7 @@ function StepNodeViewImpl({ id, data, selected }: NodeProps<StepNode>) {
           <span className="m-rate" title="items out per second (items in for sinks)">{rate(outputs.length ? m.items_out_per_s : m.items_in_per_s)}</span>
           <span className="m-p99" title="p99 latency">p99 {nanos(p99)}</span>
           {m.watermark_lag_s !== null && m.watermark_lag_s !== undefined && (
-            <span className="m-wm" title="watermark lag">wm −{m.watermark_lag_s.toFixed(1)}s</span>
+            <span className="m-wm" title="watermark lag: how far this step's watermark is behind system time">wm lag {seconds(m.watermark_lag_s)}</span>
           )}
         </div>
       )}

@@ -17,6 +17,8 @@ export function nanos(n: number | null | undefined): string {
 
 export function seconds(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return "–";
+  if (Math.abs(n) >= 86400 * 365) return `${(n / (86400 * 365)).toFixed(1)} y`;
+  if (Math.abs(n) >= 86400) return `${(n / 86400).toFixed(1)} d`;
   if (n >= 3600) return `${(n / 3600).toFixed(1)} h`;
   if (n >= 60) return `${(n / 60).toFixed(1)} min`;
   return `${n.toFixed(n >= 10 ? 0 : 1)} s`;

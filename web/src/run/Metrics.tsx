@@ -27,7 +27,8 @@ function Chart({ title, ts, series, fmt, empty }: { title: string; ts: number[];
       height: 150,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      // One sample has no span: show it at the end of the last minute.
+      scales: { x: { time: true, range: (_u, min, max) => (max - min < 1 ? [max - 60, max + 1] : [min, max]) }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid } },
         { stroke: muted, grid: { stroke: grid }, ticks: { stroke: grid }, size: 64, values: (_u, vals) => vals.map((v) => fmt(v)) },

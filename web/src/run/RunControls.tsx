@@ -40,14 +40,14 @@ export function RunControls({ run, error, busy, canStart, onStart, onStop, onSho
         )}
         {run && (
           <span className="run-status" aria-label="run status">
-            run #{run.id} (v{run.version}) <StatusBadge status={run.status} />
-            {run.started_at && <span className="muted small"> started {clock(run.started_at)}</span>}
-            {run.ended_at && <span className="muted small"> · ended {clock(run.ended_at)}</span>}
-            {run.exit_reason && run.status !== "succeeded" && <span className="muted small"> · {run.exit_reason}</span>}
+            <span>run #{run.id} (v{run.version})</span> <StatusBadge status={run.status} runId={run.id} />
+            {run.started_at && <span className="muted small">started {clock(run.started_at)}</span>}
+            {run.ended_at && <span className="muted small">ended {clock(run.ended_at)}</span>}
           </span>
         )}
         {run && runPageLink && <a href={runPageLink} className="small" aria-label="open run page">open run page ↗</a>}
       </div>
+      {run?.exit_reason && !error && run.status !== "succeeded" && <p className="muted small" aria-label="exit reason">{run.exit_reason}</p>}
       {error && <RunErrorView error={error} onShowStep={onShowStep} />}
     </div>
   );
