@@ -330,3 +330,89 @@ def test_user_window_logics_are_snapshotted_as_on_the_python_path(entry_point):
     native = calls(TEN, clock)
     assert native, "snapshots were taken"
     assert native == calls(PyTumbling(length=secs(10), align_to=T0), py_clock)
+
+
+def test_session_metadata_keeps_the_timestamps_zones(entry_point):
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    plus2 = timezone(timedelta(hours=2))
+    items = [
+        ("a", T0.astimezone(paris)),
+        ("a", (T0 + secs(4)).astimezone(plus2)),
+        ("a", T0 + secs(30)),
+        ("a", (T0 + secs(36)).astimezone(paris)),
+        ("a", (T0 + secs(33)).astimezone(plus2)),
+        ("b", (T0 + secs(2)).astimezone(plus2)),
+    ]
+    getter = TimeTestingGetter(SYSTEM_NOW)
+
+    def metas(clock_cls, windower):
+        clock = clock_cls(lambda t: t, secs(100), now_getter=getter.get)
+        _, _, got = run_windowed(
+            entry_point,
+            items,
+            lambda s: win.collect_window("win", s, clock, windower, ordered=False),
+            2,
+        )
+        return sorted(repr(m) for m in got)
+
+    native = metas(win.EventClock, win.SessionWindower(gap=secs(5)))
+    assert native == metas(PyEventClock, PySession(gap=secs(5)))
+    assert any("Europe/Paris" in m for m in native) and any("7200" in m for m in native)
+
+
+_TWO_PROCESS_FLOW = '''
+from datetime import datetime, timedelta, timezone
+
+import rillet.operators as op
+import rillet.operators.windowing as win
+from rillet.dataflow import Dataflow
+from rillet.testing import TestingSource
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+flow = Dataflow("xproc")
+s = op.input("inp", flow, TestingSource([(f"k{i % 10}", i) for i in range(200)], batch_size=7))
+clock = win.EventClock(lambda kv: T0 + timedelta(seconds=kv[1]), timedelta(seconds=0))
+tumbling = win.TumblingWindower(timedelta(seconds=50), T0)
+counts = win.count_window("count", s, clock, tumbling, key=lambda kv: kv[0])
+op.inspect("out", counts.down)
+'''
+
+
+@pytest.mark.subprocess
+@pytest.mark.cluster
+def test_two_processes_window_every_key_once(tmp_path):
+    # Keys are routed to the worker of their hash in either process; each
+    # key's 20 values land in four 50 s windows of five.
+    import re
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import wait_until
+
+    def port_free(port):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+            return True
+
+    # `rillet.testing -p 2` uses the fixed ports 2101.. (as Bytewax does).
+    wait_until(lambda: port_free(2101) and port_free(2102), 20, "ports 2101-2102 to be free")
+    (tmp_path / "winflow.py").write_text(_TWO_PROCESS_FLOW)
+    res = subprocess.run(
+        [sys.executable, "-m", "rillet.testing", "winflow:flow", "-p", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stdout.splitlines() if re.fullmatch(r"xproc\.out: .*", ln)]
+    assert sorted(lines) == sorted(
+        f"xproc.out: ('k{k}', ({w}, 5))" for k in range(10) for w in range(4)
+    )

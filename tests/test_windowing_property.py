@@ -109,3 +109,32 @@ def test_sliding_matches_reference(
     windower = win.SlidingWindower(length=secs(length), offset=secs(offset), align_to=at(align))
     got = run(entry_point, events, wait, windower, ordered, batch_size)
     assert got == reference(events, wait, length, offset, align, ordered)
+
+
+# The same reference checks on the Python path: a subclass of a built-in
+# windower keeps the step's Python substeps (the built-ins above run
+# natively), and both must follow the documented rules.
+
+
+class _PySliding(win.SlidingWindower):
+    pass
+
+
+@SETTINGS
+@given(
+    events=EVENTS,
+    wait=st.integers(min_value=0, max_value=20),
+    length_offset=st.integers(min_value=1, max_value=20).flatmap(
+        lambda n: st.tuples(st.just(n), st.integers(min_value=1, max_value=n))
+    ),
+    align=st.integers(min_value=-15, max_value=15),
+    ordered=st.booleans(),
+    batch_size=st.integers(min_value=1, max_value=4),
+)
+def test_python_path_sliding_matches_reference(
+    entry_point, events, wait, length_offset, align, ordered, batch_size
+):
+    length, offset = length_offset
+    windower = _PySliding(length=secs(length), offset=secs(offset), align_to=at(align))
+    got = run(entry_point, events, wait, windower, ordered, batch_size)
+    assert got == reference(events, wait, length, offset, align, ordered)

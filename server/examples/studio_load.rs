@@ -87,17 +87,59 @@ async fn items_so_far(studio: &Studio) -> u64 {
         .sum()
 }
 
+/// CPU seconds (user + system) process `pid` used so far.
+fn cpu_s(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let Some(close) = stat.rfind(')') else { return 0.0 };
+    let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+    // utime and stime are fields 14 and 15, in clock ticks (100 per second).
+    let ticks: u64 = fields.get(11..13).map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+    ticks as f64 / 100.0
+}
+
+async fn run_pids(studio: &Studio) -> Vec<String> {
+    let pids: Vec<i32> = sqlx::query_scalar("SELECT pid FROM runs WHERE status = 'running'")
+        .fetch_all(&studio.state.pool)
+        .await
+        .unwrap_or_default();
+    pids.iter().map(i32::to_string).collect()
+}
+
+/// One measuring window.
+struct Window {
+    items_per_s: f64,
+    /// Items per CPU second of the run processes: what the dataflows get
+    /// done per unit of work, whatever else the machine runs.
+    items_per_run_cpu_s: f64,
+    /// The server's CPU use, in cores.
+    server_cores: f64,
+}
+
 /// Throughput over `seconds` after `warmup`, with RSS samples.
-async fn window(studio: &Studio, a: &Args, rss: &mut Vec<u64>) -> f64 {
+async fn window(studio: &Studio, a: &Args, rss: &mut Vec<u64>) -> Window {
     tokio::time::sleep(Duration::from_secs_f64(a.warmup)).await;
-    let (t0, n0) = (Instant::now(), items_so_far(studio).await);
+    let pids = run_pids(studio).await;
+    let runs_cpu = || pids.iter().map(|p| cpu_s(p)).sum::<f64>();
+    let (t0, n0, c0, s0) = (Instant::now(), items_so_far(studio).await, runs_cpu(), cpu_s("self"));
     let end = t0 + Duration::from_secs_f64(a.seconds);
     while Instant::now() < end {
         tokio::time::sleep(Duration::from_millis(500)).await;
         rss.push(rss_kib());
     }
-    let (t1, n1) = (Instant::now(), items_so_far(studio).await);
-    (n1 - n0) as f64 / (t1 - t0).as_secs_f64()
+    let (t1, n1, c1, s1) = (Instant::now(), items_so_far(studio).await, runs_cpu(), cpu_s("self"));
+    let secs = (t1 - t0).as_secs_f64();
+    Window {
+        items_per_s: (n1 - n0) as f64 / secs,
+        items_per_run_cpu_s: (n1 - n0) as f64 / (c1 - c0).max(0.01),
+        server_cores: (s1 - s0) / secs,
+    }
+}
+
+fn show(label: &str, w: &Window) {
+    println!(
+        "studio_load: {label:<28} {:>10.0} items/s  {:>10.0} items per run-CPU-s  server {:.2} cores",
+        w.items_per_s, w.items_per_run_cpu_s, w.server_cores
+    );
 }
 
 #[derive(Default)]
@@ -153,14 +195,14 @@ async fn main() {
 
     let mut rss_quiet = Vec::new();
     let mut rss_viewed = Vec::new();
-    let mut without = Vec::new();
-    let mut with = Vec::new();
+    let mut without: Vec<Window> = Vec::new();
+    let mut with: Vec<Window> = Vec::new();
     let rss_start = rss_kib();
     let mut slow_stats = Arc::new(ViewerStats::default());
     let mut fast_stats = Arc::new(ViewerStats::default());
     for round in 0..a.rounds {
         let quiet = window(&studio, &a, &mut rss_quiet).await;
-        println!("studio_load: round {round}: without viewers {quiet:>12.0} items/s");
+        show(&format!("round {round}: without viewers"), &quiet);
         without.push(quiet);
 
         let stop = Arc::new(AtomicBool::new(false));
@@ -174,45 +216,50 @@ async fn main() {
             tasks.push(tokio::spawn(viewer(ws, format!("load{i}.double"), v == 0, stop.clone(), stats)));
         }
         let viewed = window(&studio, &a, &mut rss_viewed).await;
-        println!("studio_load: round {round}: with {} viewers {viewed:>10.0} items/s", a.viewers);
+        show(&format!("round {round}: with {} viewers", a.viewers), &viewed);
         with.push(viewed);
         stop.store(true, Ordering::Relaxed);
         for t in tasks {
             let _ = t.await;
         }
     }
-    let last = without.len();
     let quiet = window(&studio, &a, &mut rss_quiet).await;
-    println!("studio_load: after: without viewers {quiet:>12.0} items/s");
+    show("after: without viewers", &quiet);
     without.push(quiet);
-    let _ = last;
 
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    let (q, w) = (mean(&without), mean(&with));
+    let mean = |v: &[Window], f: fn(&Window) -> f64| v.iter().map(f).sum::<f64>() / v.len() as f64;
+    let (q, w) = (mean(&without, |w| w.items_per_s), mean(&with, |w| w.items_per_s));
+    let (qc, wc) = (mean(&without, |w| w.items_per_run_cpu_s), mean(&with, |w| w.items_per_run_cpu_s));
+    let (qs, ws) = (mean(&without, |w| w.server_cores), mean(&with, |w| w.server_cores));
     let s = |st: &ViewerStats| {
         (st.messages.load(Ordering::Relaxed), st.records.load(Ordering::Relaxed), st.missed.load(Ordering::Relaxed))
     };
     let (fm, fr, fmi) = s(&fast_stats);
     let (sm, sr, smi) = s(&slow_stats);
     let max = |v: &[u64]| v.iter().copied().max().unwrap_or(0);
-    let third = rss_viewed.len() / 3;
+    let third = (rss_viewed.len() / 3).max(1).min(rss_viewed.len());
     println!();
-    println!("| measure | value |");
-    println!("|:---|---:|");
-    println!("| pipelines run at once | {} |", a.pipelines);
-    println!("| WebSocket viewers (1 reads 1 msg/s) | {} |", a.viewers);
-    println!("| throughput without viewers, mean of {} windows | {q:.0} items/s |", without.len());
-    println!("| throughput with viewers, mean of {} windows | {w:.0} items/s |", with.len());
-    println!("| change with viewers | {:+.1}% |", (w / q - 1.0) * 100.0);
-    println!("| fast viewers, last round: messages / records / missed | {fm} / {fr} / {fmi} |");
-    println!("| slow viewer, last round: messages / records / missed | {sm} / {sr} / {smi} |");
-    println!("| server RSS at start of measuring | {:.1} MiB |", mib(rss_start));
-    println!("| server RSS max without viewers | {:.1} MiB |", mib(max(&rss_quiet)));
-    println!("| server RSS max with viewers | {:.1} MiB |", mib(max(&rss_viewed)));
+    println!("| measure | without viewers | with viewers | change |");
+    println!("|:---|---:|---:|---:|");
     println!(
-        "| server RSS with viewers, max of first third / of last third | {:.1} / {:.1} MiB |",
-        mib(max(&rss_viewed[..third.max(1).min(rss_viewed.len())])),
-        mib(max(&rss_viewed[rss_viewed.len().saturating_sub(third.max(1))..]))
+        "| dataflow throughput, items/s (mean of {} / {} windows) | {q:.0} | {w:.0} | {:+.1}% |",
+        without.len(),
+        with.len(),
+        (w / q - 1.0) * 100.0
+    );
+    println!("| items per CPU second of the run processes | {qc:.0} | {wc:.0} | {:+.1}% |", (wc / qc - 1.0) * 100.0);
+    println!("| server CPU, cores | {qs:.2} | {ws:.2} | |");
+    println!("| server RSS max, MiB | {:.1} | {:.1} | |", mib(max(&rss_quiet)), mib(max(&rss_viewed)));
+    println!();
+    println!("{} pipelines run at once; {} WebSocket viewers, 1 reading 1 message per second.", a.pipelines, a.viewers);
+    println!("Fast viewers, last round: {fm} messages, {fr} records, {fmi} missed.");
+    println!("Slow viewer, last round: {sm} messages, {sr} records, {smi} missed.");
+    println!(
+        "Server RSS: {:.1} MiB before measuring; with viewers, max {:.1} MiB in the first third of the samples and \
+         {:.1} MiB in the last third.",
+        mib(rss_start),
+        mib(max(&rss_viewed[..third])),
+        mib(max(&rss_viewed[rss_viewed.len() - third..]))
     );
     studio.close().await;
 }

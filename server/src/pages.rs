@@ -31,8 +31,15 @@ async fn shell(State(state): State<AppState>, headers: HeaderMap) -> Response {
         return (StatusCode::UNAUTHORIZED, page).into_response();
     }
     let missing = state.assets.missing.clone().unwrap_or_default();
-    Shell { built: !state.assets.is_empty(), missing }.into_response()
+    // Scripts only from this server: an injected <script> in the editor
+    // would run with the session of someone who can run any Python.
+    // Inline styles stay allowed (the graph and editor libraries set them).
+    ([(header::CONTENT_SECURITY_POLICY, CSP)], Shell { built: !state.assets.is_empty(), missing }).into_response()
 }
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                   img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; \
+                   object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 #[derive(Deserialize)]
 struct LoginQuery {

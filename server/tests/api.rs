@@ -240,3 +240,53 @@ async fn import_errors_name_the_line() {
     let r = c.post("/api/import", &json!({"source": "x = (\n"})).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text.contains("syntax error"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn delete_waits_for_live_runs_and_last_run_is_listed() {
+    let app = TestApp::new().await;
+    let c = app.client().await;
+    let id = c.post("/api/pipelines", &json!({"name": "busy"})).await.json()["id"].as_i64().unwrap();
+    // A run as the runs module records one (its process is not needed here).
+    let run: i64 = sqlx::query_scalar(
+        "INSERT INTO runs (pipeline_id, version, status, workers, epoch_interval_ms, started_at)
+         VALUES ($1, 1, 'running', 1, 10000, now()) RETURNING id",
+    )
+    .bind(id)
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    let list = c.get("/api/pipelines").await.expect(StatusCode::OK).json();
+    assert_eq!(list[0]["last_run"]["id"], run);
+    assert_eq!(list[0]["last_run"]["status"], "running");
+    let r = c.delete(&format!("/api/pipelines/{id}")).await.expect(StatusCode::CONFLICT);
+    assert!(r.text.contains(&format!("POST /api/runs/{run}/stop")), "{}", r.text);
+    sqlx::query("UPDATE runs SET status = 'stopped', ended_at = now() WHERE id = $1")
+        .bind(run)
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    c.delete(&format!("/api/pipelines/{id}")).await.expect(StatusCode::NO_CONTENT);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM runs").fetch_one(&app.state.pool).await.unwrap();
+    assert_eq!(left, 0, "runs go with their pipeline");
+}
+
+#[tokio::test]
+async fn server_faults_are_logged_not_sent() {
+    let app = TestApp::with_config(|c| c.python = "/nonexistent/bin/python".into()).await;
+    let c = app.client().await;
+    let wc = serde_json::to_value(&app.state.catalog.examples[0].pipeline).unwrap();
+    let r = c.post("/api/validate", &json!({"pipeline": wc})).await.expect(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.code(), "unavailable");
+    assert!(r.text.contains("scripts/setup") && !r.text.contains("/nonexistent"), "{}", r.text);
+
+    // A stored version the model can't read is a bug: 500 without details.
+    let id = c.post("/api/pipelines", &json!({"name": "p"})).await.json()["id"].as_i64().unwrap();
+    sqlx::query("INSERT INTO pipeline_versions (pipeline_id, number, pipeline) VALUES ($1, 2, '{\"bad\": 1}')")
+        .bind(id)
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    let r = c.get(&format!("/api/pipelines/{id}/versions/2")).await.expect(StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.code(), "internal");
+    assert!(r.text.contains("details are in the server's log") && !r.text.contains("parse"), "{}", r.text);
+}

@@ -231,14 +231,15 @@ async fn a_cross_origin_websocket_is_refused() {
     let studio = Studio::start().await;
     let p = studio.pipeline("x", endless("x", 0.001)).await;
     let id = studio.start_run(p, json!({})).await["id"].as_i64().unwrap();
-    let err = studio.ws_with_origin(id, "http://evil.example").await.err().expect("refused");
+    let Err(err) = studio.ws_with_origin(id, "http://evil.example").await else { panic!("a foreign origin connected") };
     match err {
         tokio_tungstenite::tungstenite::Error::Http(res) => assert_eq!(res.status(), StatusCode::FORBIDDEN),
         other => panic!("expected an HTTP 403, got {other}"),
     }
     // Without a session, 401.
     let req = format!("ws://{}/api/runs/{id}/live", studio.addr);
-    match tokio_tungstenite::connect_async(req).await.err().expect("refused") {
+    let Err(err) = tokio_tungstenite::connect_async(req).await else { panic!("no session, yet connected") };
+    match err {
         tokio_tungstenite::tungstenite::Error::Http(res) => assert_eq!(res.status(), StatusCode::UNAUTHORIZED),
         other => panic!("expected an HTTP 401, got {other}"),
     }
@@ -310,4 +311,81 @@ async fn a_restarted_server_marks_the_runs_it_finds_alive() {
     let status = orphan.wait().unwrap();
     assert!(!status.success(), "the orphan was stopped: {status:?}");
     second.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_bounded_and_say_so() {
+    let studio = Studio::start_with(|c| {
+        c.runs.log_max_lines = 10;
+        c.runs.log_memory_lines = 5;
+        c.runs.log_line_bytes = 64;
+    })
+    .await;
+    let pipeline = chain(
+        "chatty",
+        "from rillet.testing import TestingSource\nfrom rillet.connectors.stdio import StdOutSink",
+        &[
+            ("input", "nums", json!({"source": expr("TestingSource(range(30))")})),
+            (
+                "map",
+                "pad",
+                json!({"mapper": function("pad", "def pad(x):\n    return str(x) * (100 if x == 3 else 1)")}),
+            ),
+            ("output", "out", json!({"sink": expr("StdOutSink()")})),
+        ],
+    );
+    let p = studio.pipeline("chatty", pipeline).await;
+    let id = studio.start_run(p, json!({})).await["id"].as_i64().unwrap();
+    assert_eq!(studio.wait_ended(id, LONG).await["status"], "succeeded");
+    let logs = studio.get(&format!("/api/runs/{id}/logs?after=0&limit=100")).await.1;
+    let lines = logs["lines"].as_array().unwrap();
+    // The first 10 lines were stored; the last 5 are still in memory.
+    let seqs: Vec<i64> = lines.iter().map(|l| l["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 26, 27, 28, 29, 30]);
+    assert_eq!(logs["truncated"], true, "lines 11 to 25 are gone");
+    assert_eq!(logs["next"], 30);
+    let long = lines[3]["text"].as_str().unwrap();
+    assert_eq!(long, format!("{}…", "3".repeat(64)), "a long line is cut");
+    let rest = studio.get(&format!("/api/runs/{id}/logs?after=2&limit=3")).await.1;
+    assert_eq!(rest["truncated"], false);
+    assert_eq!(rest["next"], 5);
+    let (code, _) = studio.get(&format!("/api/runs/{id}/logs?limit=0")).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    studio.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_from_outside_fails_and_the_server_stays_up() {
+    let studio = Studio::start().await;
+    let p = studio.pipeline("victim", endless("victim", 0.001)).await;
+    let id = studio.start_run(p, json!({})).await["id"].as_i64().unwrap();
+    studio.wait_run(id, LONG, |r| r["status"] == "running").await;
+    let pid: i32 =
+        sqlx::query_scalar("SELECT pid FROM runs WHERE id = $1").bind(id).fetch_one(&studio.state.pool).await.unwrap();
+    assert!(std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+    let run = studio.wait_ended(id, LONG).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["exit_reason"], "killed by SIGKILL (out of memory?)");
+    assert_eq!(run["error"]["kind"], "internal");
+    // The server goes on: another run starts and is watched.
+    let again = studio.start_run(p, json!({})).await["id"].as_i64().unwrap();
+    studio.wait_run(again, LONG, |r| r["status"] == "running").await;
+    studio.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_shutting_down_stops_its_runs_and_says_why() {
+    let studio = Studio::start().await;
+    let p = studio.pipeline("busy", endless("busy", 0.001)).await;
+    let id = studio.start_run(p, json!({})).await["id"].as_i64().unwrap();
+    studio.wait_run(id, LONG, |r| r["status"] == "running").await;
+    // A pipeline with a live run can't be deleted.
+    assert_eq!(studio.delete(&format!("/api/pipelines/{p}")).await, StatusCode::CONFLICT);
+    rillet_studio::runs::shutdown(&studio.state).await;
+    let run = studio.get(&format!("/api/runs/{id}")).await.1;
+    assert_eq!(run["status"], "stopped", "{run}");
+    assert!(run["exit_reason"].as_str().unwrap().starts_with("the studio server shut down"), "{run}");
+    assert_eq!(studio.delete(&format!("/api/pipelines/{p}")).await, StatusCode::NO_CONTENT);
+    assert_eq!(studio.get("/api/runs").await.1, json!([]), "its runs went with it");
+    studio.close().await;
 }

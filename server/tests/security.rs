@@ -213,6 +213,8 @@ async fn built_assets_are_served_from_memory() {
     let page = c.get("/").await.expect(StatusCode::OK);
     assert!(page.text.contains(r#"<script type="module" src="/assets/app.js">"#), "{}", page.text);
     assert!(page.text.contains("/assets/app.css"));
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
     std::fs::remove_dir_all(&dist).unwrap();
 
     // Without a build, the shell says how to make one.

@@ -301,6 +301,7 @@ mod tests {
 
         // Cumulative: worker 0 moved on by 200 items, in a slower bucket.
         let mut later = cell("f.a", 0, 300, 3);
+        later.process_ns = hist(3, 100);
         later.process_ns.add(&hist(20, 200));
         m.report(0, 5, vec![later]);
         let w = m.window(t0 + Duration::from_secs(3));

@@ -14,6 +14,20 @@
 //! - `live`: the `GET /api/runs/{id}/live` WebSocket;
 //! - `prometheus`: `GET /metrics`;
 //! - `db`: the `runs` table; `routes`: the REST handlers.
+//!
+//! Choices API.md leaves open:
+//! - `epoch_interval_ms` is whole seconds (`python -m rillet.run -s` takes
+//!   seconds); anything else is a 400 that says so.
+//! - `status` is `starting` until the engine's `hello` names its flow.
+//! - `pause` pauses records only (status, metrics, errors and logs go on);
+//!   records passed meanwhile count into the next `missed`. A client message
+//!   the server can't read gets `{"type": "warning", "message": ...}`.
+//! - Logs: `truncated` is true when lines between `after` and `next` were
+//!   not kept (over `log_max_lines`, or older than the in-memory lines).
+//! - `/metrics` covers the runs alive in this server and its last
+//!   `keep_ended_runs` ended ones; the `pipeline` label is the pipeline id.
+//! - A run whose process a restarted server finds still alive (same pid and
+//!   start time) is stopped and marked `stopped`; one that is gone, `lost`.
 
 mod db;
 mod hub;

@@ -149,6 +149,10 @@ pub async fn start(state: &AppState, pipeline_id: i64, req: StartRequest) -> App
     };
     let pid = child.id().map(|p| p as i32).unwrap_or_default();
     run.pgid.store(pid, Ordering::Relaxed);
+    if run.stop.lock().expect("stop lock").requested {
+        // A stop came while the process was being started.
+        let _ = signal_group(pid, Signal::SIGTERM);
+    }
     db::spawned(pool, row.id, pid, process::start_ticks(pid)).await?;
 
     let pump = |out: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>, stream: &'static str| {
@@ -343,6 +347,10 @@ pub async fn stop(state: &AppState, id: i64, by_server: bool) -> AppResult<Optio
         stop.by_server = by_server;
     }
     let pgid = run.pgid.load(Ordering::Relaxed);
+    if pgid == 0 {
+        // Not started yet: `start` sends SIGTERM once the process exists.
+        return Ok(Some(run));
+    }
     signal_group(pgid, Signal::SIGTERM).map_err(|e| AppError::internal(format!("SIGTERM to run {id}: {e}")))?;
     let grace = Duration::from_millis(state.runs.config().stop_grace_ms);
     let killer = run.clone();

@@ -88,9 +88,10 @@ impl TestApp {
     pub async fn with_config(edit: impl FnOnce(&mut Config)) -> TestApp {
         let db = TestDb::new();
         let mut config = test_config(&db);
+        // Before the edit: a test may break the Python on purpose.
+        let catalog = catalog(&config).await;
         edit(&mut config);
         let pool = rillet_studio::startup::connect_database(&config).await.expect("database");
-        let catalog = catalog(&config).await;
         let state = rillet_studio::startup::state_with_catalog(config, pool, catalog);
         let router = rillet_studio::app(state.clone());
         TestApp { db, state, router }

@@ -51,9 +51,20 @@ impl Studio {
         Studio::start_on(&url, &name).await
     }
 
+    /// A studio with a new database and a configuration changed by `tune`.
+    pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Studio {
+        let (url, name) = fresh_database();
+        let mut config = config_for(&url).await;
+        tune(&mut config);
+        Studio::start_config(config, &name).await
+    }
+
     /// A studio on an existing database (a "restarted" server).
     pub async fn start_on(url: &str, name: &str) -> Studio {
-        let config = config_for(url).await;
+        Studio::start_config(config_for(url).await, name).await
+    }
+
+    async fn start_config(config: Config, name: &str) -> Studio {
         let pool = connect_database(&config).await.expect("PostgreSQL is running (see common notes)");
         rillet_studio::runs::recover(&pool, &config.runs).await.expect("recovery");
         let state = build_state(config, pool).await.expect("state");
@@ -106,6 +117,19 @@ impl Studio {
         let status = res.status();
         let text = res.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn delete(&self, path: &str) -> StatusCode {
+        let res = self
+            .http
+            .delete(self.url(path))
+            .header("cookie", &self.cookie)
+            .header("x-rillet-csrf", &self.csrf)
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .unwrap();
+        res.status()
     }
 
     /// A pipeline whose version 1 is `pipeline`.

@@ -53,6 +53,12 @@ native implementation):
 - `_KeyWindows` (one per key, the `stateful_batch` logic): holds the
   three above plus the values waiting for the watermark, and drops
   itself as soon as its key has no open window left.
+
+With exactly the built-in clocks and windowers, the engine runs a
+`window` step natively instead (`_native_plan`, engine/DESIGN.md
+"Windowing"), with the same outputs; subclasses of `Clock`,
+`ClockLogic`, `Windower` or `WindowerLogic` run the Python classes
+above.
 """
 
 import copy
@@ -1978,7 +1984,7 @@ def _native_windower(windower: Any) -> Optional[tuple]:
 
 def _native_logic(builder: Any) -> tuple:
     if isinstance(builder, _FoldBuilder):
-        if (builder.builder, builder.folder, builder.merger) == (_zero, _count_one, _add):
+        if builder.builder is _zero and builder.folder is _count_one and builder.merger is _add:
             return ("count",)
         return ("fold", builder.builder, builder.folder, builder.merger)
     return ("logic", builder)

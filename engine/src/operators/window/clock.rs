@@ -93,13 +93,14 @@ impl ClockSpec {
         }
     }
 
-    /// A value's timestamp and the watermark after it.
+    /// A value's timestamp, the watermark after it, and the timestamp's
+    /// zone.
     pub fn on_item(
         &self,
         step_id: &str,
         state: &mut ClockState,
         value: &Bound<'_, PyAny>,
-    ) -> Result<(Micros, Micros), RunError> {
+    ) -> Result<(Micros, Micros, time::Zone), RunError> {
         match (self, state) {
             (
                 ClockSpec::Event { ts_getter, wait, .. },
@@ -107,7 +108,7 @@ impl ClockSpec {
             ) => {
                 let getter = ts_getter.bind(value.py());
                 let ts = call1(getter, value).map_err(|e| user_error(step_id, "ts_getter", getter, Some(value), e))?;
-                let ts = time::from_datetime(&ts).map_err(|why| {
+                let (ts, zone) = time::from_datetime_zoned(&ts).map_err(|why| {
                     RunError::user_type(
                         why.message(step_id, "the timestamp returned by the `ts_getter` of `EventClock`"),
                     )
@@ -118,12 +119,12 @@ impl ClockSpec {
                 if (UTC_MIN..=UTC_MAX).contains(&candidate) && candidate > watermark {
                     *watermark_base = candidate;
                     *system_time_of_max_event = *system_now;
-                    return Ok((ts, candidate));
+                    return Ok((ts, candidate, zone));
                 }
-                Ok((ts, watermark))
+                Ok((ts, watermark, zone))
             }
             // A value arrives exactly at the watermark: never late.
-            (_, ClockState::System { now }) => Ok((*now, *now)),
+            (_, ClockState::System { now }) => Ok((*now, *now, time::Zone(None))),
             (ClockSpec::System, ClockState::Event { .. }) => unreachable!("a key's clock state matches its spec"),
         }
     }

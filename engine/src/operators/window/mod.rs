@@ -9,6 +9,7 @@
 //! logic, `now_getter`, `to_system_utc`) run in it. See `engine/DESIGN.md`.
 
 pub mod clock;
+pub mod group;
 pub mod logic;
 pub mod operator;
 pub mod plan;

@@ -22,7 +22,6 @@ use super::time;
 use crate::batch::{earliest, Batch, NO_STAMP};
 use crate::errors::RunError;
 use crate::keys;
-use crate::operators::keyed::group_by_key;
 use crate::operators::{Ctx, Output, PyStream};
 use crate::telemetry::Meter;
 
@@ -74,20 +73,32 @@ pub fn window<'s>(up: &PyStream<'s>, spec: WindowSpec, ctx: &Ctx) -> (PyStream<'
             let result = Python::attach(|py| -> Result<(), RunError> {
                 for (epoch, (caps, items, stamp)) in arrived {
                     let mut out = Emitted::default();
-                    for group in group_by_key(py, &spec.step_id, &items)? {
+                    for group in super::group::group_sorted(py, &spec.step_id, &items)? {
                         let name = group.key.to_str().map_err(|e| RunError::user_type(e.to_string()))?;
                         let key = group.key.as_any();
-                        if !keys.contains_key(name) {
-                            keys.insert(name.to_owned(), spec.new_key(py)?);
-                        }
-                        let state = keys.get_mut(name).expect("just made sure");
-                        if spec.on_batch(key, state, group.values, &mut out)? {
-                            keys.remove(name);
-                        } else {
-                            state.notify_at = spec.notify_at(py, state)?;
-                            if snapshots {
-                                ran.entry(epoch).or_default().push(name.to_owned());
+                        // One lookup for a key that has state (the common case).
+                        let kept = match keys.get_mut(name) {
+                            Some(state) => {
+                                if spec.on_batch(key, state, group.values, &mut out)? {
+                                    keys.remove(name);
+                                    false
+                                } else {
+                                    state.notify_at = spec.notify_at(py, state)?;
+                                    true
+                                }
                             }
+                            None => {
+                                let mut state = spec.new_key(py)?;
+                                let emptied = spec.on_batch(key, &mut state, group.values, &mut out)?;
+                                if !emptied {
+                                    state.notify_at = spec.notify_at(py, &state)?;
+                                    keys.insert(name.to_owned(), state);
+                                }
+                                !emptied
+                            }
+                        };
+                        if kept && snapshots {
+                            ran.entry(epoch).or_default().push(name.to_owned());
                         }
                     }
                     give(&meter, &mut handles, &caps, out, stamp);

@@ -6,12 +6,16 @@ use super::time::{Micros, UTC_MIN};
 /// The window ID of late values, which belong to no session.
 pub const LATE_SESSION_ID: i64 = -1;
 
+/// `Z`: the zone each bound came in (so the metadata shows the times as
+/// the user gave them).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Session {
+pub struct Session<Z> {
     pub id: i64,
     /// First and last timestamps, both included.
     pub open: Micros,
     pub close: Micros,
+    pub open_zone: Z,
+    pub close_zone: Z,
     /// Sessions merged straight into this one (not transitively, as in
     /// Bytewax 0.21.1).
     pub merged_ids: Vec<i64>,
@@ -20,15 +24,15 @@ pub struct Session {
 /// A key's sessions, in the order they opened (the order Bytewax scans
 /// and closes them in).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionState {
+pub struct SessionState<Z> {
     /// The last session ID handed out.
     pub max_id: i64,
-    pub sessions: Vec<Session>,
+    pub sessions: Vec<Session<Z>>,
     /// `(original_id, target_id)` merges not yet applied to the windows.
     pub merge_queue: Vec<(i64, i64)>,
 }
 
-impl Default for SessionState {
+impl<Z> Default for SessionState<Z> {
     fn default() -> Self {
         Self { max_id: LATE_SESSION_ID, sessions: Vec::new(), merge_queue: Vec::new() }
     }
@@ -40,8 +44,8 @@ pub struct SessionSpec {
 }
 
 impl SessionSpec {
-    /// The session an on-time value at `ts` joins (or opens).
-    pub fn open_for(&self, state: &mut SessionState, ts: Micros) -> i64 {
+    /// The session an on-time value at `ts` (in `zone`) joins (or opens).
+    pub fn open_for<Z: Clone>(&self, state: &mut SessionState<Z>, ts: Micros, zone: Z) -> i64 {
         for i in 0..state.sessions.len() {
             let s = &mut state.sessions[i];
             if s.open <= ts && ts <= s.close {
@@ -50,23 +54,33 @@ impl SessionSpec {
             let id = s.id;
             if 0 < s.open - ts && s.open - ts <= self.gap {
                 s.open = ts;
+                s.open_zone = zone;
                 self.merge_overlapping(state);
                 return id;
             }
             if 0 < ts - s.close && ts - s.close <= self.gap {
                 s.close = ts;
+                s.close_zone = zone;
                 self.merge_overlapping(state);
                 return id;
             }
         }
         state.max_id += 1;
-        state.sessions.push(Session { id: state.max_id, open: ts, close: ts, merged_ids: Vec::new() });
+        let session = Session {
+            id: state.max_id,
+            open: ts,
+            close: ts,
+            open_zone: zone.clone(),
+            close_zone: zone,
+            merged_ids: Vec::new(),
+        };
+        state.sessions.push(session);
         state.max_id
     }
 
     /// Walk the sessions by open time, folding each one that starts within
     /// `gap` of the running session's close into it.
-    fn merge_overlapping(&self, state: &mut SessionState) {
+    fn merge_overlapping<Z: Clone>(&self, state: &mut SessionState<Z>) {
         if state.sessions.len() < 2 {
             return;
         }
@@ -81,8 +95,12 @@ impl SessionSpec {
                 (s.open, s.close, s.id)
             };
             if this_open - state.sessions[into].close <= self.gap {
+                let this_zone = state.sessions[this].close_zone.clone();
                 let target = &mut state.sessions[into];
-                target.close = target.close.max(this_close);
+                if this_close > target.close {
+                    target.close = this_close;
+                    target.close_zone = this_zone;
+                }
                 if !target.merged_ids.contains(&this_id) {
                     target.merged_ids.push(this_id);
                 }
@@ -104,7 +122,7 @@ impl SessionSpec {
 
     /// Close the sessions whose last value is more than `gap` before the
     /// watermark, in opening order.
-    pub fn close_for(&self, state: &mut SessionState, watermark: Micros, closed: &mut Vec<Session>) {
+    pub fn close_for<Z>(&self, state: &mut SessionState<Z>, watermark: Micros, closed: &mut Vec<Session<Z>>) {
         let before = if watermark - self.gap < UTC_MIN { UTC_MIN } else { watermark - self.gap };
         if state.sessions.iter().all(|s| s.close >= before) {
             return;
@@ -120,7 +138,7 @@ impl SessionSpec {
         state.sessions = kept;
     }
 
-    pub fn notify_at(&self, state: &SessionState) -> Option<Micros> {
+    pub fn notify_at<Z>(&self, state: &SessionState<Z>) -> Option<Micros> {
         state.sessions.iter().map(|s| s.close).min().map(|c| c + self.gap)
     }
 }
@@ -134,11 +152,11 @@ mod tests {
     #[test]
     fn boundaries_are_inclusive_of_the_gap() {
         let spec = SessionSpec { gap: 10 * S };
-        let mut st = SessionState::default();
-        assert_eq!(spec.open_for(&mut st, 0), 0);
-        assert_eq!(spec.open_for(&mut st, 10 * S), 0);
-        assert_eq!(spec.open_for(&mut st, -10 * S), 0);
-        assert_eq!(spec.open_for(&mut st, 20 * S + S / 2), 1);
+        let mut st = SessionState::<()>::default();
+        assert_eq!(spec.open_for(&mut st, 0, ()), 0);
+        assert_eq!(spec.open_for(&mut st, 10 * S, ()), 0);
+        assert_eq!(spec.open_for(&mut st, -10 * S, ()), 0);
+        assert_eq!(spec.open_for(&mut st, 20 * S + S / 2, ()), 1);
         assert!(st.merge_queue.is_empty());
         let mut closed = Vec::new();
         spec.close_for(&mut st, 20 * S, &mut closed);
@@ -152,13 +170,13 @@ mod tests {
     #[test]
     fn three_sessions_merge_through_a_bridge() {
         let spec = SessionSpec { gap: 10 * S };
-        let mut st = SessionState::default();
+        let mut st = SessionState::<()>::default();
         for t in [0, 30, 15] {
-            spec.open_for(&mut st, t * S);
+            spec.open_for(&mut st, t * S, ());
         }
-        assert_eq!(spec.open_for(&mut st, 22 * S), 1);
+        assert_eq!(spec.open_for(&mut st, 22 * S, ()), 1);
         assert_eq!(st.merge_queue, vec![(1, 2)]);
-        assert_eq!(spec.open_for(&mut st, 7 * S), 0);
+        assert_eq!(spec.open_for(&mut st, 7 * S, ()), 0);
         assert_eq!(st.merge_queue, vec![(1, 2), (2, 0)]);
         assert_eq!(st.sessions.len(), 1);
         assert_eq!(st.sessions[0].merged_ids, vec![2]);

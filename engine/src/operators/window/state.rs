@@ -10,7 +10,7 @@ use super::clock::{self, ClockSpec, ClockState};
 use super::logic::{Acc, LogicSpec};
 use super::session::{Session, SessionSpec, SessionState, LATE_SESSION_ID};
 use super::sliding::{SlidingSpec, SlidingState};
-use super::time::{self, Micros, UTC_MAX};
+use super::time::{self, Micros, Zone, UTC_MAX};
 use crate::errors::RunError;
 use crate::keys::pair;
 
@@ -41,10 +41,10 @@ pub enum WindowerSpec {
     Session(SessionSpec),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum WindowerState {
     Sliding(SlidingState),
-    Session(SessionState),
+    Session(SessionState<Zone>),
 }
 
 /// One key's state: plain data plus the Python values and accumulators it
@@ -56,9 +56,17 @@ pub struct KeyWindows {
     pub windows: Vec<(i64, Acc)>,
     /// On-time values waiting for the watermark (`ordered` only), with
     /// their timestamps.
-    pub queue: Vec<(Micros, Py<PyAny>)>,
+    pub queue: Vec<Waiting>,
     /// When to wake this key, in system seconds.
     pub notify_at: Option<f64>,
+}
+
+/// An on-time value waiting for the watermark.
+pub struct Waiting {
+    pub ts: Micros,
+    /// The timestamp's zone (sessions only: their metadata shows it).
+    pub zone: Zone,
+    pub value: Py<PyAny>,
 }
 
 /// Records a key emits, already `(key, (window_id, x))`.
@@ -106,7 +114,7 @@ impl WindowSpec {
         let py = key.py();
         self.clock.before_batch(py, &self.step_id, &mut state.clock)?;
         for value in values {
-            let (ts, watermark) = self.clock.on_item(&self.step_id, &mut state.clock, &value)?;
+            let (ts, watermark, zone) = self.clock.on_item(&self.step_id, &mut state.clock, &value)?;
             if ts < watermark {
                 match &self.windower {
                     WindowerSpec::Sliding { spec, .. } => {
@@ -117,7 +125,11 @@ impl WindowSpec {
                     WindowerSpec::Session(_) => out.late.push(keyed(key, LATE_SESSION_ID, value)?),
                 }
             } else {
-                state.queue.push((ts, value.unbind()));
+                let zone = match self.windower {
+                    WindowerSpec::Session(_) => zone,
+                    WindowerSpec::Sliding { .. } => Zone(None),
+                };
+                state.queue.push(Waiting { ts, zone, value: value.unbind() });
             }
         }
         self.flush(key, state, clock::watermark(&state.clock), out)
@@ -151,7 +163,7 @@ impl WindowSpec {
             }
             _ => unreachable!("a key's windower state matches its spec"),
         };
-        closes || (self.ordered && state.queue.iter().any(|(ts, _)| *ts <= watermark))
+        closes || (self.ordered && state.queue.iter().any(|w| w.ts <= watermark))
     }
 
     /// The input ended: every window closes.
@@ -169,7 +181,7 @@ impl WindowSpec {
         if self.ordered {
             // Wake when the earliest waiting value becomes due, or it
             // would wait for the next value or the end of the input.
-            if let Some(first) = state.queue.iter().map(|(ts, _)| *ts).min() {
+            if let Some(first) = state.queue.iter().map(|w| w.ts).min() {
                 at = Some(at.map_or(first, |a| a.min(first)));
             }
         }
@@ -195,16 +207,16 @@ impl WindowSpec {
         let py = key.py();
         let due = if self.ordered {
             let (mut due, rest): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut state.queue).into_iter().partition(|(ts, _)| *ts <= watermark);
+                std::mem::take(&mut state.queue).into_iter().partition(|w| w.ts <= watermark);
             state.queue = rest;
             // Stable: equal timestamps keep their arrival order.
-            due.sort_by_key(|(ts, _)| *ts);
+            due.sort_by_key(|w| w.ts);
             due
         } else {
             std::mem::take(&mut state.queue)
         };
         let mut emit = Vec::new();
-        for (ts, value) in due {
+        for Waiting { ts, zone, value } in due {
             let value = value.into_bound(py);
             match (&self.windower, &mut state.windower) {
                 (WindowerSpec::Sliding { spec, .. }, WindowerState::Sliding(s)) => {
@@ -213,7 +225,7 @@ impl WindowSpec {
                     }
                 }
                 (WindowerSpec::Session(spec), WindowerState::Session(s)) => {
-                    let id = spec.open_for(s, ts);
+                    let id = spec.open_for(s, ts, zone);
                     self.insert(key, &mut state.windows, id, &value, &mut emit, out)?;
                 }
                 _ => unreachable!("a key's windower state matches its spec"),
@@ -297,13 +309,13 @@ impl WindowSpec {
             (WindowerSpec::Session(spec), WindowerState::Session(s)) => {
                 let mut closed = Vec::new();
                 spec.close_for(s, watermark, &mut closed);
-                for Session { id, open, close, merged_ids } in closed {
+                for Session { id, open, close, open_zone, close_zone, merged_ids } in closed {
                     self.close_window(key, &mut state.windows, id, emit, out)?;
                     if !self.emit_meta {
                         continue;
                     }
-                    let open = time::to_datetime(py, open).map_err(internal)?;
-                    let close = time::to_datetime(py, close).map_err(internal)?;
+                    let open = time::to_datetime_in(py, open, &open_zone).map_err(internal)?;
+                    let close = time::to_datetime_in(py, close, &close_zone).map_err(internal)?;
                     let merged = pyo3::types::PySet::new(py, merged_ids).map_err(internal)?;
                     let meta = metadata.call1((open, close, merged)).map_err(internal)?;
                     out.meta.push(keyed(key, id, meta)?);

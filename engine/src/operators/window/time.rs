@@ -80,8 +80,25 @@ fn delta_micros(d: &Bound<'_, PyDelta>) -> Micros {
     i64::from(d.get_days()) * MICROS_PER_DAY + i64::from(d.get_seconds()) * 1_000_000 + i64::from(d.get_microseconds())
 }
 
+/// A time zone to show a time in: `None` is UTC (`timezone.utc`), else
+/// the `tzinfo` the time came with.
+#[derive(Debug, Default)]
+pub struct Zone(pub Option<Py<PyAny>>);
+
+impl Clone for Zone {
+    fn clone(&self) -> Self {
+        // Only zones other than UTC hold an object to share.
+        Zone(self.0.as_ref().map(|tz| Python::attach(|py| tz.clone_ref(py))))
+    }
+}
+
 /// An aware `datetime` as UTC microseconds.
 pub fn from_datetime(obj: &Bound<'_, PyAny>) -> Result<Micros, NotAware> {
+    from_datetime_zoned(obj).map(|(t, _)| t)
+}
+
+/// An aware `datetime` as UTC microseconds, and its zone.
+pub fn from_datetime_zoned(obj: &Bound<'_, PyAny>) -> Result<(Micros, Zone), NotAware> {
     let py = obj.py();
     let dt = obj.cast::<PyDateTime>().map_err(|_| NotAware::NotDatetime(crate::pycall::type_name(obj)))?;
     let days = days_from_civil(i64::from(dt.get_year()), i64::from(dt.get_month()), i64::from(dt.get_day()));
@@ -93,14 +110,14 @@ pub fn from_datetime(obj: &Bound<'_, PyAny>) -> Result<Micros, NotAware> {
     };
     // The common case, `timezone.utc`, needs no call.
     if tz.is(PyTzInfo::utc(py).map_err(NotAware::Offset)?.as_any()) {
-        return Ok(local);
+        return Ok((local, Zone(None)));
     }
     let offset = obj.call_method0("utcoffset").map_err(NotAware::Offset)?;
     if offset.is_none() {
         return Err(NotAware::Naive(short_repr(obj)));
     }
     let offset = offset.cast::<PyDelta>().map_err(|_| NotAware::Naive(short_repr(obj)))?;
-    Ok(local - delta_micros(offset))
+    Ok((local - delta_micros(offset), Zone(Some(tz.into_any().unbind()))))
 }
 
 /// A `timedelta` of `t` microseconds.
@@ -114,6 +131,16 @@ pub fn delta<'py>(py: Python<'py>, t: Micros) -> PyResult<Bound<'py, PyDelta>> {
 pub fn to_datetime<'py>(py: Python<'py>, t: Micros) -> PyResult<Bound<'py, PyAny>> {
     let epoch = PyDateTime::new(py, 1970, 1, 1, 0, 0, 0, 0, Some(&PyTzInfo::utc(py)?.to_owned()))?;
     epoch.as_any().add(delta(py, t)?)
+}
+
+/// The `datetime` of `t` in `zone`: the same instant, shown as the value
+/// it came from was (`astimezone` gives back that wall time).
+pub fn to_datetime_in<'py>(py: Python<'py>, t: Micros, zone: &Zone) -> PyResult<Bound<'py, PyAny>> {
+    let utc = to_datetime(py, t)?;
+    match &zone.0 {
+        None => Ok(utc),
+        Some(tz) => utc.call_method1("astimezone", (tz.bind(py),)),
+    }
 }
 
 #[cfg(test)]
