@@ -6,8 +6,12 @@
 //! engine's reader only ever appends and counts under a short lock, so a
 //! browser that reads slowly or not at all costs the run nothing: what
 //! doesn't fit is counted into `missed`.
+//!
+//! The engine samples every top-level step from its first message on, and
+//! the hub keeps each step's newest [`RECENT`] records: a viewer who opens a
+//! step late, or after a short run has ended, still sees its last records.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -17,6 +21,8 @@ use serde_json::{json, Value};
 /// Records per second a subscriber gets unless it asks otherwise.
 pub const DEFAULT_RATE: u32 = 20;
 pub const MAX_RATE: u32 = 200;
+/// Newest records kept per step for viewers who subscribe later.
+pub const RECENT: usize = 50;
 
 /// Counters shared by every run, for `/metrics`.
 #[derive(Debug, Default)]
@@ -128,15 +134,12 @@ impl Subscriber {
         }
         dropped
     }
-
-    fn steps(&self) -> Vec<String> {
-        self.state.lock().expect("subscriber lock").steps.keys().cloned().collect()
-    }
 }
 
 /// The subscribers of one run.
 pub struct Hub {
     subs: Mutex<HashMap<u64, Arc<Subscriber>>>,
+    recent: Mutex<HashMap<String, VecDeque<String>>>,
     next_id: AtomicU64,
     queue_cap: usize,
     counters: Arc<WsCounters>,
@@ -144,7 +147,13 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(queue_cap: usize, counters: Arc<WsCounters>) -> Self {
-        Hub { subs: Mutex::new(HashMap::new()), next_id: AtomicU64::new(1), queue_cap, counters }
+        Hub {
+            subs: Mutex::new(HashMap::new()),
+            recent: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            queue_cap,
+            counters,
+        }
     }
 
     pub fn join(&self) -> (u64, Arc<Subscriber>) {
@@ -171,6 +180,16 @@ impl Hub {
 
     /// Sampled records of `step` from the engine.
     pub fn records(&self, step: &str, items: &[String], engine_dropped: u64) {
+        {
+            let mut recent = self.recent.lock().expect("hub lock");
+            let kept = recent.entry(step.to_string()).or_default();
+            for item in items.iter().skip(items.len().saturating_sub(RECENT)) {
+                if kept.len() == RECENT {
+                    kept.pop_front();
+                }
+                kept.push_back(item.clone());
+            }
+        }
         let now = Instant::now();
         let dropped: u64 = self.all().iter().map(|s| s.records(step, items, engine_dropped, now)).sum();
         if dropped > 0 {
@@ -178,15 +197,21 @@ impl Hub {
         }
     }
 
-    /// The steps some subscriber wants, which the engine is asked to sample.
-    pub fn wanted(&self) -> BTreeSet<String> {
-        self.all().iter().flat_map(|s| s.steps()).collect()
+    /// `subscribe` from `sub`: replaces its subscription to the same step,
+    /// then offers it the step's newest records (under its filter and rate).
+    pub fn subscribe(&self, sub: &Subscriber, step: String, filter: Option<String>, rate: Option<u32>) {
+        sub.subscribe(step.clone(), filter, rate);
+        let recent: Vec<String> =
+            self.recent.lock().expect("hub lock").get(&step).map(|r| r.iter().cloned().collect()).unwrap_or_default();
+        if !recent.is_empty() {
+            sub.records(&step, &recent, 0, Instant::now());
+        }
     }
 }
 
 impl Subscriber {
-    /// `subscribe`: replaces any subscription to the same step.
-    pub fn subscribe(&self, step: String, filter: Option<String>, rate: Option<u32>) {
+    /// Replaces any subscription to the same step.
+    fn subscribe(&self, step: String, filter: Option<String>, rate: Option<u32>) {
         let filter = filter.filter(|f| !f.is_empty());
         let sub = StepSub::new(filter, rate.unwrap_or(DEFAULT_RATE));
         self.state.lock().expect("subscriber lock").steps.insert(step, sub);
@@ -217,7 +242,7 @@ mod tests {
     fn the_rate_caps_and_the_rest_is_missed() {
         let hub = Hub::new(8, Arc::default());
         let (_, sub) = hub.join();
-        sub.subscribe("f.a".into(), None, Some(5));
+        hub.subscribe(&sub, "f.a".into(), None, Some(5));
         hub.records("f.a", &items(12), 3);
         hub.records("f.b", &items(4), 0);
         let recs = records_of(&sub.drain());
@@ -232,7 +257,7 @@ mod tests {
     fn filter_pause_and_unsubscribe() {
         let hub = Hub::new(8, Arc::default());
         let (_, sub) = hub.join();
-        sub.subscribe("f.a".into(), Some("r1".into()), Some(100));
+        hub.subscribe(&sub, "f.a".into(), Some("r1".into()), Some(100));
         hub.records("f.a", &items(12), 0);
         let recs = records_of(&sub.drain());
         assert_eq!(recs[0]["items"], json!(["'r1'", "'r10'", "'r11'"]));
@@ -244,16 +269,16 @@ mod tests {
         sub.set_paused(false);
         assert_eq!(records_of(&sub.drain())[0]["missed"], 2, "what passed while paused is missed");
 
-        assert_eq!(hub.wanted(), BTreeSet::from(["f.a".to_string()]));
         sub.unsubscribe("f.a");
-        assert!(hub.wanted().is_empty());
+        hub.records("f.a", &items(2), 0);
+        assert!(records_of(&sub.drain()).is_empty(), "nothing after unsubscribe");
     }
 
     #[test]
     fn a_stalled_subscriber_holds_a_bounded_amount() {
         let hub = Hub::new(4, Arc::default());
         let (_, sub) = hub.join();
-        sub.subscribe("f.a".into(), None, Some(10));
+        hub.subscribe(&sub, "f.a".into(), None, Some(10));
         for i in 0..1000 {
             hub.records("f.a", &items(20), 0);
             hub.broadcast(&json!({"type": "metrics", "n": i}));
@@ -264,5 +289,18 @@ mod tests {
         let recs = records_of(&msgs);
         assert_eq!(recs[0]["items"].as_array().unwrap().len(), 10);
         assert_eq!(recs[0]["missed"], 20_000 - 10);
+    }
+
+    #[test]
+    fn a_late_subscriber_gets_the_newest_records_of_the_step() {
+        let hub = Hub::new(8, Arc::default());
+        hub.records("f.a", &items(RECENT + 30), 0);
+        hub.records("f.b", &items(3), 0);
+        let (_, sub) = hub.join();
+        hub.subscribe(&sub, "f.a".into(), Some("r7".into()), Some(MAX_RATE));
+        let recs = records_of(&sub.drain());
+        assert_eq!(recs.len(), 1, "only the subscribed step");
+        let expected: Vec<String> = (30..RECENT + 30).map(|i| format!("'r{i}'")).filter(|r| r.contains("r7")).collect();
+        assert_eq!(recs[0]["items"], json!(expected), "the newest {RECENT}, filtered");
     }
 }

@@ -112,7 +112,6 @@ async fn serve(socket: WebSocket, row: super::db::Run, run: Option<Arc<LiveRun>>
         _ = writer => {}
     }
     run.hub.leave(sub_id);
-    run.update_sampling();
 }
 
 fn command(run: &LiveRun, sub: &Subscriber, text: &str) {
@@ -128,14 +127,8 @@ fn command(run: &LiveRun, sub: &Subscriber, text: &str) {
         }
     };
     match msg {
-        FromClient::Subscribe { step_id, filter, rate } => {
-            sub.subscribe(step_id, filter, rate);
-            run.update_sampling();
-        }
-        FromClient::Unsubscribe { step_id } => {
-            sub.unsubscribe(&step_id);
-            run.update_sampling();
-        }
+        FromClient::Subscribe { step_id, filter, rate } => run.hub.subscribe(sub, step_id, filter, rate),
+        FromClient::Unsubscribe { step_id } => sub.unsubscribe(&step_id),
         FromClient::Pause => sub.set_paused(true),
         FromClient::Resume => sub.set_paused(false),
     }

@@ -1,7 +1,7 @@
 //! The runs this server started and still knows about, and the shared
 //! state of each one.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -37,7 +37,6 @@ pub struct Engine {
     pub error: Option<Value>,
     pub bye: Option<String>,
     pub hello_with_flow: bool,
-    pub sampling: BTreeSet<String>,
 }
 
 /// A run started by this server.
@@ -106,22 +105,6 @@ impl LiveRun {
             *current = row;
         }
         self.hub.broadcast(&msg);
-    }
-
-    /// Asks the engine to sample what the subscribers want, if that changed.
-    pub fn update_sampling(&self) {
-        let wanted = self.hub.wanted();
-        let mut engine = self.engine.lock().expect("engine lock");
-        if engine.sampling == wanted {
-            return;
-        }
-        let msg = json!({"type": "sample", "steps": wanted}).to_string();
-        for conn in engine.conns.values() {
-            // A full queue means the connection is stuck; its next hello
-            // gets the current set anyway.
-            let _ = conn.try_send(msg.clone());
-        }
-        engine.sampling = wanted;
     }
 
     /// Waits until every engine connection is closed, at most `limit`.

@@ -118,15 +118,17 @@ async fn serve(stream: UnixStream, registry: Weak<Registry>) {
     };
     drop(registry);
 
+    let steps: Vec<String> = steps.into_iter().map(|s| s.step_id).collect();
     let (tx, mut rx) = mpsc::channel::<String>(16);
+    // Every step is sampled from the start (the engine caps it per step), so
+    // the hub holds a step's newest records before anyone opens it: a short
+    // run can end before a browser's first subscribe arrives.
+    let _ = tx.try_send(json!({"type": "sample", "steps": steps}).to_string());
     let conn = {
         let mut engine = run.engine.lock().expect("engine lock");
         engine.next_conn += 1;
         let id = engine.next_conn;
         engine.conns.insert(id, tx.clone());
-        if !engine.sampling.is_empty() {
-            let _ = tx.try_send(json!({"type": "sample", "steps": engine.sampling}).to_string());
-        }
         id
     };
     drop(tx);
@@ -139,7 +141,6 @@ async fn serve(stream: UnixStream, registry: Weak<Registry>) {
         }
     });
 
-    let steps: Vec<String> = steps.into_iter().map(|s| s.step_id).collect();
     run.metrics.lock().expect("metrics lock").hello(histogram_bounds_ns, steps);
     if flow_id.is_some() {
         super::supervisor::engine_running(&run).await;
