@@ -226,7 +226,9 @@ def test_counts_hello_and_bye_in_process(studio, monkeypatch, entry_point):
     assert msgs[-1] == {"type": "bye", "reason": "eof", "_received": msgs[-1]["_received"]}
     assert msgs[-2]["type"] == "metrics", "final counts come just before the bye"
     check_counts(by_step([msgs[-2]]), entry_point.workers)
-    assert not conn.of("records"), "nothing is sampled unless the server asks"
+    tops = {step["step_id"] for step in msgs[0]["steps"]}
+    sampled = {r["step_id"] for r in conn.of("records")}
+    assert sampled and sampled <= tops, "every step is sampled until the server says otherwise"
     assert not conn.of("error")
 
 
@@ -469,9 +471,14 @@ def test_records_are_sampled_on_request_within_the_cap(studio, monkeypatch, work
     runner.start()
     try:
         (conn,) = studio.wait_conns(1)
+        wait_until(lambda: conn.of("records"), 20, "records sampled before any request")
+        conn.send({"type": "sample", "steps": []})
         # Let the flow run unsampled through a few metrics reports.
-        wait_until(lambda: len(conn.of("metrics")) >= 3, 20, "metrics")
-        assert conn.of("records") == []
+        quiet = time.time() + 0.3
+        wait_until(lambda: len([m for m in conn.of("metrics") if m["_received"] > quiet]) >= 3, 20, "metrics")
+        before = len(conn.of("records"))
+        wait_until(lambda: len([m for m in conn.of("metrics") if m["_received"] > quiet]) >= 4, 20, "metrics")
+        assert len(conn.of("records")) == before, "nothing is sampled once the server asks for no step"
 
         asked = time.time()
         conn.send({"type": "sample", "steps": ["samp.tag", "samp.split", "samp.nope"]})
@@ -488,7 +495,7 @@ def test_records_are_sampled_on_request_within_the_cap(studio, monkeypatch, work
         runner.join(30)
     assert not runner.is_alive()
 
-    records = conn.of("records")
+    records = [r for r in conn.of("records") if r["_received"] >= asked]
     assert {r["step_id"] for r in records} == {"samp.tag", "samp.split"}
     assert {r["port"] for r in records if r["step_id"] == "samp.split"} == {"trues", "falses"}
     assert {r["port"] for r in records if r["step_id"] == "samp.tag"} == {"down"}

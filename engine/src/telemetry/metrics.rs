@@ -121,7 +121,10 @@ impl Hub {
         Self {
             place,
             stats: (0..n * place.local_workers).map(|_| StepStats::default()).collect(),
-            sampling: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            // Every step is sampled until the server says otherwise: a short
+            // run may end before the server's first `sample` arrives, and the
+            // studio shows a step's newest records even after the run ended.
+            sampling: (0..n).map(|_| AtomicBool::new(true)).collect(),
             tops,
             roles: OnceLock::new(),
             queue: Queue::new(QUEUE_MESSAGES, QUEUE_BYTES),
@@ -221,6 +224,7 @@ mod tests {
     #[test]
     fn a_sample_request_replaces_the_previous_one() {
         let hub = hub();
+        assert!(hub.sampling(0) && hub.sampling(1), "every step is sampled at first");
         hub.sample_only(&["f.b".into(), "f.unknown".into()]);
         assert!(!hub.sampling(0) && hub.sampling(1));
         hub.sample_only(&["f.a".into()]);
