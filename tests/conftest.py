@@ -153,6 +153,26 @@ def wait_until(pred: Callable[[], bool], timeout: float, what: str, interval=0.0
         time.sleep(interval)
 
 
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_testing_ports(processes: int = 2) -> None:
+    """Wait until the ports `python -m rillet.testing -p N` uses are free.
+
+    It uses the fixed ports 2101.. (as Bytewax does); a busy port becomes an
+    explicit failure, not a hang.
+    """
+    ports = range(2101, 2101 + processes)
+    wait_until(lambda: all(port_free(p) for p in ports), 20, f"ports {ports[0]}-{ports[-1]} to be free")
+
+
 class Cli:
     """Build and run `python -m rillet.<module>` child processes.
 

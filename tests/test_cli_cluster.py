@@ -2,12 +2,11 @@
 two-process cluster with `python -m rillet.run -i/-a`."""
 
 import re
-import socket
 import subprocess
 
 import pytest
 
-from conftest import free_ports, wait_until
+from conftest import free_ports, wait_testing_ports
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.cluster]
 
@@ -30,38 +29,22 @@ def _expected_counts(workers):
     return sorted(f"{w}={WORDS.count(w) * workers}" for w in set(WORDS))
 
 
-def _port_free(port):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _wait_testing_ports():
-    # `python -m rillet.testing -p N` uses the fixed ports 2101.. (as
-    # Bytewax does); make a busy port an explicit failure, not a hang.
-    wait_until(lambda: _port_free(2101) and _port_free(2102), 20, "ports 2101-2102 to be free")
-
-
 def test_testing_cli_two_processes(cli):
-    _wait_testing_ports()
+    wait_testing_ports()
     res = cli.run("testing", "flows.wordcount:flow", "-p", "2", timeout=90)
     assert res.returncode == 0, res.stderr
     assert sorted(_lines(res.stdout, COUNT)) == _expected_counts(2), res.stdout
 
 
 def test_testing_cli_two_processes_two_workers(cli):
-    _wait_testing_ports()
+    wait_testing_ports()
     res = cli.run("testing", "flows.per_worker:flow", "-p", "2", "-w", "2", timeout=90)
     assert res.returncode == 0, res.stderr
     assert sorted(_lines(res.stdout, WORKER)) == sorted(f"w{w}/4-{i}" for w in range(4) for i in range(3))
 
 
 def test_testing_cli_processes_env_var(cli):
-    _wait_testing_ports()
+    wait_testing_ports()
     env = cli.env(**{cli.var("PROCESSES"): "2"})
     res = cli.run("testing", "flows.wordcount:flow", env=env, timeout=90)
     assert res.returncode == 0, res.stderr

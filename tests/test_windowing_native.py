@@ -386,23 +386,12 @@ def test_two_processes_window_every_key_once(tmp_path):
     # Keys are routed to the worker of their hash in either process; each
     # key's 20 values land in four 50 s windows of five.
     import re
-    import socket
     import subprocess
     import sys
 
-    from conftest import wait_until
+    from conftest import wait_testing_ports
 
-    def port_free(port):
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-            return True
-
-    # `rillet.testing -p 2` uses the fixed ports 2101.. (as Bytewax does).
-    wait_until(lambda: port_free(2101) and port_free(2102), 20, "ports 2101-2102 to be free")
+    wait_testing_ports()
     (tmp_path / "winflow.py").write_text(_TWO_PROCESS_FLOW)
     res = subprocess.run(
         [sys.executable, "-m", "rillet.testing", "winflow:flow", "-p", "2"],
